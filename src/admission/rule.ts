@@ -1,0 +1,81 @@
+import type { MeshId } from '../mesh/ids.js';
+import type { Enforcement, PolicySpec } from '../policy/types.js';
+import type { ClusterView } from './cluster-view.js';
+import type { AdmissionRequest, KubeObject, Operation } from './types.js';
+
+/** A kind a rule handles. `versions` absent means every version of the group. */
+export interface KindRef {
+  readonly group: string;
+  readonly kind: string;
+  readonly versions?: readonly string[];
+}
+
+export interface RuleContext {
+  readonly request: AdmissionRequest;
+  /** The effective policy for the request's namespace, taken once per review. */
+  readonly policy: PolicySpec;
+  /** The install-namespace policy, before any namespace override. */
+  readonly clusterPolicy: PolicySpec;
+  /** The mesh in force for the request's namespace. */
+  readonly mesh: MeshId;
+  readonly namespaceLabels: Readonly<Record<string, string>> | undefined;
+  readonly cluster: ClusterView;
+  /** Namespace meshwarden is installed in (where the cluster policy ConfigMap lives). */
+  readonly installNamespace: string;
+  readonly now: Date;
+}
+
+/** One policy finding. Rules return these; the engine decides what each one means. */
+export interface Violation {
+  /** Rule name, e.g. `version-labels`. */
+  readonly rule: string;
+  /** Where in the object, as a dotted path, e.g. `spec.template.metadata.labels`. */
+  readonly field: string;
+  /** What is wrong and how to fix it, addressed to whoever ran the apply. */
+  readonly message: string;
+  readonly enforcement: Enforcement;
+  /** A short form of the message (at most 120 characters) for warnings; derived when absent. */
+  readonly summary?: string;
+}
+
+/** Extra facts a rule reports even when it allows (audit records, notices). */
+export interface Note {
+  readonly rule: string;
+  /** Shown to the user as a warning when set. */
+  readonly warning?: string;
+  /** Recorded as an audit annotation `<rule>` and a log line when set. */
+  readonly audit?: string;
+}
+
+interface RuleBase {
+  readonly name: string;
+  readonly kinds: readonly KindRef[];
+  readonly operations: readonly Operation[];
+  /** Runs even in excluded namespaces (used for meshwarden's own policy ConfigMaps). */
+  readonly ignoresExclusions?: boolean;
+}
+
+export interface Mutator extends RuleBase {
+  /** Changes `draft` (a deep copy) in place. Must be idempotent. */
+  mutate(
+    draft: KubeObject,
+    ctx: RuleContext,
+  ): void | readonly Note[] | Promise<void | readonly Note[]>;
+}
+
+export interface Validator extends RuleBase {
+  validate(object: KubeObject, ctx: RuleContext): ValidationResult | Promise<ValidationResult>;
+}
+
+export interface ValidationResult {
+  readonly violations: readonly Violation[];
+  readonly notes?: readonly Note[];
+}
+
+/** Everything the engine runs, in order: mutators on /mutate, validators on /validate. */
+export interface RuleSet {
+  readonly mutators: readonly Mutator[];
+  readonly validators: readonly Validator[];
+}
+
+export const NO_FINDINGS: ValidationResult = Object.freeze({ violations: [] });

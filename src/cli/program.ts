@@ -1,0 +1,89 @@
+import { Command, Option } from 'commander';
+import { runCerts } from './certs-command.js';
+import { runPolicyCheck } from './policy-command.js';
+import { runReview } from './review-command.js';
+import { runServe } from './serve-command.js';
+
+/** Exit codes (CONTRACT §6): 0 all allowed / valid, 1 denied / invalid, 2 usage or unreadable input. */
+export const EXIT = { ok: 0, denied: 1, usage: 2 } as const;
+
+/** A problem with the command line or its input files: reported in one line, exit 2. */
+export class UsageError extends Error {}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function buildProgram(): Command {
+  const program = new Command('meshwarden')
+    .description('Kubernetes admission webhook and policy enforcer for service-mesh traffic')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('serve')
+    .description('run the HTTPS admission webhook')
+    .option('--port <n>', 'HTTPS port (env PORT)', process.env.PORT ?? '8443')
+    .option('--cert <file>', 'serving certificate (PEM); with --key')
+    .option('--key <file>', 'serving private key (PEM); with --cert')
+    .option('--ca <file>', 'CA certificate to log for caBundle (development)')
+    .option(
+      '--policy <file>',
+      'MeshPolicy file, hot-reloaded (default: policies/default.yaml when present)',
+    )
+    .option(
+      '--kubeconfig <file>',
+      'connect to a cluster: watch caches, policy ConfigMaps, reconciler',
+    )
+    .option(
+      '--install-namespace <ns>',
+      'namespace meshwarden runs in (env POD_NAMESPACE)',
+      process.env.POD_NAMESPACE ?? 'meshwarden-system',
+    )
+    .option(
+      '--drain-seconds <n>',
+      'seconds to keep serving after SIGTERM (env MESHWARDEN_DRAIN_SECONDS)',
+      process.env.MESHWARDEN_DRAIN_SECONDS ?? '5',
+    )
+    .action(runServe);
+
+  program
+    .command('review')
+    .description('run the webhook engine offline over manifests (mutate, then validate)')
+    .requiredOption(
+      '-f, --filename <path...>',
+      'files, folders (recursive *.yaml, *.yml, *.json) or - for stdin',
+    )
+    .option('--old <path...>', 'previous versions: matching objects are reviewed as UPDATE')
+    .option(
+      '--policy <file>',
+      'MeshPolicy file or policy ConfigMap (default: the embedded default policy)',
+    )
+    .option('--mesh <mesh>', 'mesh to assume (overrides the policy mesh)')
+    .option('--namespace-labels <k=v,...>', 'labels every namespace is assumed to carry')
+    .option('--user <name>', 'requesting user', 'meshwarden-review')
+    .option('--group <group>', 'requesting user group (repeatable)', collect)
+    .addOption(
+      new Option('-o, --output <format>', 'output format')
+        .choices(['text', 'json'])
+        .default('text'),
+    )
+    .action(runReview);
+
+  program
+    .command('certs')
+    .description('generate a CA and a serving certificate for the webhook Service')
+    .option('--out <dir>', 'output folder', 'certs')
+    .option('--service <name>', 'Service name', 'meshwarden')
+    .option('--namespace <ns>', 'Service namespace', 'meshwarden-system')
+    .option('--days <n>', 'serving certificate lifetime in days', '365')
+    .action(runCerts);
+
+  program
+    .command('policy')
+    .description('policy tools')
+    .command('check')
+    .description('validate a MeshPolicy file or a policy ConfigMap manifest')
+    .requiredOption('-f, --filename <file>', 'policy file or ConfigMap manifest')
+    .action(runPolicyCheck);
+
+  return program;
+}

@@ -1,0 +1,82 @@
+import { readFile } from 'node:fs/promises';
+import { isMeshId } from '../mesh/ids.js';
+import { DEFAULT_POLICY_SPEC } from '../policy/defaults.js';
+import { formatPolicyErrors, parsePolicyOrConfigMap } from '../policy/load.js';
+import type { PolicySpec } from '../policy/types.js';
+import { formatInputError, readManifests } from './manifests.js';
+import { formatReviewText } from './output.js';
+import { EXIT, UsageError } from './program.js';
+import { OfflineReviewer } from './review.js';
+
+interface ReviewFlags {
+  filename: string[];
+  old?: string[];
+  policy?: string;
+  mesh?: string;
+  namespaceLabels?: string;
+  user: string;
+  group?: string[];
+  output: 'text' | 'json';
+}
+
+export async function runReview(flags: ReviewFlags): Promise<void> {
+  const policy = await loadPolicy(flags.policy, flags.mesh);
+  const namespaceLabels = parseLabels(flags.namespaceLabels);
+  const read = await readManifests(flags.filename);
+  const oldRead = flags.old ? await readManifests(flags.old) : { objects: [], errors: [] };
+  const reviewer = new OfflineReviewer({
+    policy,
+    ...(namespaceLabels ? { cluster: { allNamespaceLabels: namespaceLabels } } : {}),
+    user: { username: flags.user, groups: flags.group ?? ['system:authenticated'] },
+  });
+  const { results, errors } = await reviewer.reviewAll(read.objects, oldRead.objects);
+  const inputErrors = [...read.errors, ...oldRead.errors, ...errors];
+  for (const e of inputErrors) process.stderr.write(`error: ${formatInputError(e)}\n`);
+  process.stdout.write(
+    flags.output === 'json'
+      ? `${JSON.stringify(results, null, 2)}\n`
+      : `${formatReviewText(results)}\n`,
+  );
+  process.exitCode =
+    inputErrors.length > 0 ? EXIT.usage : results.some((r) => !r.allowed) ? EXIT.denied : EXIT.ok;
+}
+
+async function loadPolicy(file: string | undefined, mesh: string | undefined): Promise<PolicySpec> {
+  let spec = DEFAULT_POLICY_SPEC;
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      throw new UsageError(
+        `cannot read policy ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+      );
+    }
+    const result = parsePolicyOrConfigMap(text);
+    if (!result.ok)
+      throw new UsageError(`invalid policy:\n${formatPolicyErrors(result.errors, file)}`);
+    spec = result.policy.spec;
+  }
+  if (mesh !== undefined) {
+    if (!isMeshId(mesh))
+      throw new UsageError(
+        `--mesh must be one of istio, linkerd, consul, appmesh, kuma, osm, gloo, gateway-api; got ${mesh}`,
+      );
+    spec = { ...spec, mesh };
+  }
+  return spec;
+}
+
+export function parseLabels(text: string | undefined): Record<string, string> | undefined {
+  if (text === undefined) return undefined;
+  const labels: Record<string, string> = {};
+  for (const pair of text.split(',').filter((p) => p.trim() !== '')) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0)
+      throw new UsageError(
+        `--namespace-labels takes KEY=VALUE pairs separated by commas; got "${pair}"`,
+      );
+    labels[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+  }
+  return labels;
+}

@@ -1,0 +1,188 @@
+import { randomUUID } from 'node:crypto';
+import { staticClusterView, type StaticClusterFacts } from '../admission/cluster-view.js';
+import {
+  decodeAdmissionReview,
+  type DecodedReview,
+  type DecodeResult,
+} from '../admission/decode.js';
+import { AdmissionEngine } from '../admission/engine.js';
+import type { JsonPatch } from '../admission/patch.js';
+import type { AdmissionRequest, KubeObject, Operation, UserInfo } from '../admission/types.js';
+import { PolicyStore } from '../policy/store.js';
+import type { PolicySpec } from '../policy/types.js';
+import { defaultRules } from '../rules/index.js';
+import { isRecord } from '../util/objects.js';
+import type { InputError, SourcedObject } from './manifests.js';
+
+/** One reviewed object, in the shape `-o json` prints (CONTRACT §6). */
+export interface ReviewResult {
+  readonly kind: string;
+  readonly namespace: string | null;
+  readonly name: string;
+  readonly operation: Operation;
+  readonly allowed: boolean;
+  readonly message: string | null;
+  readonly warnings: string[];
+  readonly patch: JsonPatch;
+  /** `file:line` of the object. */
+  readonly source: string;
+}
+
+export interface ReviewOptions {
+  readonly policy: PolicySpec;
+  readonly cluster?: StaticClusterFacts;
+  readonly user?: UserInfo;
+  readonly installNamespace?: string;
+}
+
+/** The namespace kubectl would use for a namespaced object without one. */
+const DEFAULT_NAMESPACE = 'default';
+
+/**
+ * Runs the server's own engine over objects offline: mutate, then validate the mutated object,
+ * exactly as the API server would call the two webhooks. Objects in `old` matched by group, kind,
+ * namespace and name turn a review into an UPDATE.
+ */
+export class OfflineReviewer {
+  readonly #engine: AdmissionEngine;
+  readonly #user: UserInfo;
+
+  constructor(options: ReviewOptions) {
+    this.#engine = new AdmissionEngine({
+      rules: defaultRules(),
+      policy: new PolicyStore(options.policy),
+      cluster: staticClusterView(options.cluster),
+      installNamespace: options.installNamespace ?? 'meshwarden-system',
+    });
+    this.#user = options.user ?? {
+      username: 'meshwarden-review',
+      groups: ['system:authenticated'],
+    };
+  }
+
+  async reviewAll(
+    objects: readonly SourcedObject[],
+    old: readonly SourcedObject[] = [],
+  ): Promise<{ results: ReviewResult[]; errors: InputError[] }> {
+    const oldByKey = new Map(old.map((o) => [objectKey(o.object), o.object]));
+    const results: ReviewResult[] = [];
+    const errors: InputError[] = [];
+    for (const item of objects) {
+      const result = await this.review(item, oldByKey.get(objectKey(item.object)));
+      if ('message' in result && 'file' in result) errors.push(result);
+      else results.push(result);
+    }
+    return { results, errors };
+  }
+
+  /** Reviews one object; an embedded AdmissionReview that cannot be read is an input error. */
+  async review(item: SourcedObject, oldObject?: KubeObject): Promise<ReviewResult | InputError> {
+    const embedded = embeddedRequest(item.object);
+    if (embedded && !embedded.ok)
+      return { file: item.file, line: item.line, message: embedded.message };
+    if (
+      !embedded &&
+      (typeof item.object.kind !== 'string' || typeof item.object.apiVersion !== 'string')
+    ) {
+      return {
+        file: item.file,
+        line: item.line,
+        message: 'document has no apiVersion and kind (not a Kubernetes object)',
+      };
+    }
+    const request = embedded ? embedded.review.request : this.#requestFor(item.object, oldObject);
+    const source = `${item.file}:${item.line}`;
+    const decoded: DecodedReview = { apiVersion: 'admission.k8s.io/v1', request };
+    const mutated = await this.#engine.review(decoded, 'mutate');
+    const object = mutated.object;
+    const validated = await this.#engine.review(
+      { apiVersion: decoded.apiVersion, request: { ...request, object } },
+      'validate',
+    );
+    const response = validated.review.response;
+    const warnings = [...(mutated.review.response?.warnings ?? []), ...(response?.warnings ?? [])];
+    return {
+      kind: request.kind.kind,
+      namespace: request.namespace ?? null,
+      name: request.name ?? object?.metadata?.name ?? request.oldObject?.metadata?.name ?? '',
+      operation: request.operation,
+      allowed: response?.allowed ?? false,
+      message: response?.allowed === false ? (response.status?.message ?? null) : null,
+      warnings: [...new Set(warnings)],
+      patch: mutated.patch,
+      source,
+    };
+  }
+
+  #requestFor(object: KubeObject, oldObject: KubeObject | undefined): AdmissionRequest {
+    const { group, version } = splitApiVersion(object.apiVersion ?? '');
+    const namespace =
+      object.metadata?.namespace ?? (isClusterScoped(object.kind) ? undefined : DEFAULT_NAMESPACE);
+    const name = object.metadata?.name ?? object.metadata?.generateName ?? '';
+    return {
+      uid: randomUUID(),
+      kind: { group, version, kind: object.kind ?? '' },
+      ...(name === '' ? {} : { name }),
+      ...(namespace === undefined ? {} : { namespace }),
+      operation: oldObject ? 'UPDATE' : 'CREATE',
+      userInfo: this.#user,
+      // The engine works on copies; the caller's objects stay as read.
+      object: withNamespace(object, namespace),
+      oldObject: oldObject ? withNamespace(oldObject, namespace) : null,
+      dryRun: false,
+    };
+  }
+}
+
+export function splitApiVersion(apiVersion: string): { group: string; version: string } {
+  const slash = apiVersion.indexOf('/');
+  return slash === -1
+    ? { group: '', version: apiVersion }
+    : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
+}
+
+/** group/kind/namespace/name: how `--old` objects are matched to new ones. */
+export function objectKey(object: KubeObject): string {
+  const { group } = splitApiVersion(object.apiVersion ?? '');
+  const ns = object.metadata?.namespace ?? (isClusterScoped(object.kind) ? '' : DEFAULT_NAMESPACE);
+  return `${group}/${object.kind ?? ''}/${ns}/${object.metadata?.name ?? ''}`;
+}
+
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'Node',
+  'PersistentVolume',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'MutatingWebhookConfiguration',
+  'ValidatingWebhookConfiguration',
+  'StorageClass',
+  'PriorityClass',
+  'Mesh',
+]);
+
+function isClusterScoped(kind: string | undefined): boolean {
+  return kind !== undefined && CLUSTER_SCOPED.has(kind);
+}
+
+function withNamespace(object: KubeObject, namespace: string | undefined): KubeObject {
+  if (namespace === undefined || object.metadata?.namespace === namespace) return object;
+  return { ...object, metadata: { ...object.metadata, namespace } };
+}
+
+/**
+ * A manifest file may hold a whole AdmissionReview (as API servers send them) or only its
+ * `request`; both are reviewed as the request they carry, read by the server's own decoder.
+ */
+export function embeddedRequest(value: KubeObject): DecodeResult | undefined {
+  if (value.kind === 'AdmissionReview') return decodeAdmissionReview(value);
+  if ('operation' in value && 'uid' in value && isRecord(value.kind)) {
+    return decodeAdmissionReview({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: value,
+    });
+  }
+  return undefined;
+}

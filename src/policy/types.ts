@@ -1,0 +1,75 @@
+import type { MeshId } from '../mesh/ids.js';
+
+export const ENFORCEMENTS = ['audit', 'warn', 'enforce'] as const;
+/** Ordered from loosest to strictest: the index is the strictness. */
+export type Enforcement = (typeof ENFORCEMENTS)[number];
+
+export const VERSION_DEFAULTS = ['none', 'image-tag', 'name-suffix'] as const;
+export type VersionDefault = (typeof VERSION_DEFAULTS)[number];
+
+export const NAMESPACE_OVERRIDE_MODES = ['off', 'tighten-only'] as const;
+export type NamespaceOverrideMode = (typeof NAMESPACE_OVERRIDE_MODES)[number];
+
+export type MeshSetting = 'auto' | MeshId;
+
+/** A MeshPolicy spec with every default filled in: what rules read. */
+export interface PolicySpec {
+  readonly mesh: MeshSetting;
+  readonly fallbackMesh: MeshId;
+  readonly enforcement: Enforcement;
+  readonly excludedNamespaces: readonly string[];
+  readonly sidecarInjection: { readonly enabled: boolean };
+  readonly versionLabels: {
+    readonly required: boolean;
+    readonly enforcement: Enforcement;
+    readonly default: VersionDefault;
+  };
+  readonly weightShift: {
+    readonly enforcement: Enforcement;
+    readonly maxStepWeight: number;
+    readonly maxCanaryWeight: number;
+    readonly minStepIntervalSeconds: number;
+    readonly overrideGroups: readonly string[];
+  };
+  readonly namespaceOverrides: NamespaceOverrideMode;
+}
+
+/** A policy spec as written: every key optional (a namespace override usually sets only a few). */
+export interface PolicySpecInput {
+  mesh?: MeshSetting;
+  fallbackMesh?: MeshId;
+  enforcement?: Enforcement;
+  excludedNamespaces?: string[];
+  sidecarInjection?: { enabled?: boolean };
+  versionLabels?: { required?: boolean; enforcement?: Enforcement; default?: VersionDefault };
+  weightShift?: {
+    enforcement?: Enforcement;
+    maxStepWeight?: number;
+    maxCanaryWeight?: number;
+    minStepIntervalSeconds?: number;
+    overrideGroups?: string[];
+  };
+  namespaceOverrides?: NamespaceOverrideMode;
+}
+
+export interface PolicyDocument {
+  apiVersion: 'meshwarden.io/v1alpha1';
+  kind: 'MeshPolicy';
+  metadata?: Record<string, unknown>;
+  spec?: PolicySpecInput;
+}
+
+/** One problem in a policy, located as precisely as the input allows. */
+export interface PolicyError {
+  /** Dotted key path, e.g. `spec.weightShift.maxStepWeight`. Empty for the document itself. */
+  readonly key: string;
+  readonly message: string;
+  /** 1-based line in the source text, when the source was YAML text. */
+  readonly line?: number;
+}
+
+export const POLICY_API_VERSION = 'meshwarden.io/v1alpha1';
+export const POLICY_KIND = 'MeshPolicy';
+/** Name of the ConfigMap holding a policy, both in the install namespace and in workload namespaces. */
+export const POLICY_CONFIGMAP_NAME = 'meshwarden-policy';
+export const POLICY_CONFIGMAP_KEY = 'policy.yaml';

@@ -1,0 +1,13 @@
+import type { RuleSet } from '../admission/rule.js';
+import { policyConfigMap } from './policy-configmap.js';
+
+/**
+ * Every rule meshwarden runs, in order. Mutators run on /mutate, validators on /validate;
+ * on /validate the first rule that denies decides.
+ */
+export function defaultRules(): RuleSet {
+  return {
+    mutators: [],
+    validators: [policyConfigMap],
+  };
+}

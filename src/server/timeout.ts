@@ -1,0 +1,23 @@
+/** Margin kept for writing the response and the network: the answer must reach the API server. */
+const SAFETY_MS = 250;
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+/**
+ * The time the rules may take, from the `?timeout=Ns` the API server appends (its remaining
+ * deadline, rounded up to whole seconds). Without one, the API server default of 10 s applies.
+ */
+export function ruleBudgetMs(timeoutParam: unknown): number {
+  const total = parseDuration(timeoutParam) ?? DEFAULT_TIMEOUT_MS;
+  return Math.max(50, Math.min(total - SAFETY_MS, total * 0.8));
+}
+
+/** Parses Go-style durations as the API server writes them: `10s`, `500ms`, `1m`. */
+export function parseDuration(value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(value.trim());
+  if (!match) return undefined;
+  const n = Number(match[1]);
+  const unit = match[2];
+  const ms = unit === 'ms' ? n : unit === 's' ? n * 1000 : n * 60_000;
+  return ms > 0 ? ms : undefined;
+}
