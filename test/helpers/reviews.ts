@@ -13,12 +13,12 @@ export function makeReview(options: {
 }) {
   const object = options.object;
   const source = object ?? options.oldObject ?? {};
-  const apiVersion = String(source.apiVersion ?? 'v1');
+  const apiVersion = typeof source.apiVersion === 'string' ? source.apiVersion : 'v1';
   const slash = apiVersion.indexOf('/');
   const kind = options.kind ?? {
     group: slash === -1 ? '' : apiVersion.slice(0, slash),
     version: slash === -1 ? apiVersion : apiVersion.slice(slash + 1),
-    kind: String(source.kind ?? ''),
+    kind: typeof source.kind === 'string' ? source.kind : '',
   };
   const metadata = (source.metadata ?? {}) as { name?: string; namespace?: string };
   const namespace = options.namespace ?? metadata.namespace ?? 'default';
