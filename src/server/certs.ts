@@ -135,19 +135,31 @@ export interface LoadedKeyPair {
   readonly key: string;
   readonly notAfter: Date;
   readonly fingerprint: string;
+  /** A stand-in generated in memory while the real files are missing. */
+  readonly ephemeral?: boolean;
 }
 
 /** Reads and checks a certificate and key pair; throws with the file name when unusable. */
 export async function loadKeyPair(certFile: string, keyFile: string): Promise<LoadedKeyPair> {
   const [cert, key] = await Promise.all([readFile(certFile, 'utf8'), readFile(keyFile, 'utf8')]);
+  return parseKeyPair(cert, key, certFile, keyFile);
+}
+
+/** Checks PEM text; `source` names where it came from in errors. */
+export function parseKeyPair(
+  cert: string,
+  key: string,
+  source: string,
+  keySource = source,
+): LoadedKeyPair {
   let x509: X509Certificate;
   try {
     x509 = new X509Certificate(cert);
   } catch (error) {
-    throw new Error(`${certFile}: not a PEM certificate (${(error as Error).message})`, {
+    throw new Error(`${source}: not a PEM certificate (${(error as Error).message})`, {
       cause: error,
     });
   }
-  if (!key.includes('PRIVATE KEY')) throw new Error(`${keyFile}: not a PEM private key`);
+  if (!key.includes('PRIVATE KEY')) throw new Error(`${keySource}: not a PEM private key`);
   return { cert, key, notAfter: new Date(x509.validTo), fingerprint: x509.fingerprint256 };
 }

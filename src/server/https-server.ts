@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import type { RequestListener } from 'node:http';
 import type { Logger } from 'pino';
-import { loadKeyPair, type LoadedKeyPair } from './certs.js';
+import { generateCertificates, loadKeyPair, parseKeyPair, type LoadedKeyPair } from './certs.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Metrics } from './metrics.js';
 
@@ -31,6 +31,8 @@ export interface RunningServer {
   current(): LoadedKeyPair;
   /** Re-reads the certificate files now; resolves true when a new pair was put in use. */
   reloadCertificates(): Promise<boolean>;
+  /** Puts a pair in use directly (the controller's self-managed certificates); throws if unusable. */
+  useKeyPair(cert: string, key: string): boolean;
   /** Stops accepting connections, lets in-flight requests finish, closes idle sockets. */
   close(): Promise<void>;
 }
@@ -41,7 +43,16 @@ export async function startHttpsServer(
   deps: { logger: Logger; lifecycle: Lifecycle; metrics: Metrics },
 ): Promise<RunningServer> {
   const { logger, lifecycle, metrics } = deps;
-  let pair = await loadKeyPair(options.certFile, options.keyFile);
+  // Until the configured files exist (a Secret volume not yet synced, a certificate not yet
+  // issued), serve an ephemeral pair so probes answer, and stay not ready.
+  let pair = await loadKeyPair(options.certFile, options.keyFile).catch(async (error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    logger.warn(
+      { cert: options.certFile },
+      'certificate files not present yet; serving an ephemeral certificate and not ready',
+    );
+    return { ...(await ephemeralKeyPair()), ephemeral: true };
+  });
   const server = createServer(
     {
       cert: pair.cert,
@@ -55,8 +66,22 @@ export async function startHttpsServer(
   );
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = HEADERS_TIMEOUT_MS;
-  lifecycle.tlsLoaded = true;
-  metrics.certificateNotAfter.set(pair.notAfter.getTime() / 1000);
+  lifecycle.tlsLoaded = !pair.ephemeral;
+  if (!pair.ephemeral) metrics.certificateNotAfter.set(pair.notAfter.getTime() / 1000);
+
+  const install = (next: LoadedKeyPair, source: string): boolean => {
+    if (next.fingerprint === pair.fingerprint && lifecycle.tlsLoaded) return false;
+    server.setSecureContext({ cert: next.cert, key: next.key, minVersion: 'TLSv1.2' });
+    pair = next;
+    lifecycle.tlsLoaded = true;
+    metrics.certificateReloads.inc();
+    metrics.certificateNotAfter.set(pair.notAfter.getTime() / 1000);
+    logger.info(
+      { notAfter: pair.notAfter.toISOString(), fingerprint: pair.fingerprint, source },
+      'serving certificate in use',
+    );
+    return true;
+  };
 
   let lastStamp = await fileStamp(options.certFile, options.keyFile);
   const reloadCertificates = async (): Promise<boolean> => {
@@ -77,16 +102,12 @@ export async function startHttpsServer(
       );
       return false;
     }
-    if (next.fingerprint === pair.fingerprint) return false;
-    server.setSecureContext({ cert: next.cert, key: next.key, minVersion: 'TLSv1.2' });
-    pair = next;
-    metrics.certificateReloads.inc();
-    metrics.certificateNotAfter.set(pair.notAfter.getTime() / 1000);
-    logger.info(
-      { notAfter: pair.notAfter.toISOString(), fingerprint: pair.fingerprint },
-      'serving certificate reloaded',
-    );
-    return true;
+    return install(next, 'files');
+  };
+  const useKeyPair = (cert: string, key: string): boolean => {
+    const next = parseKeyPair(cert, key, 'pushed certificate');
+    createSecureContext({ cert, key, minVersion: 'TLSv1.2' });
+    return install(next, 'memory');
   };
   // Polling rather than fs.watch: Secret volumes swap a symlink, which fs.watch misses on some kernels.
   const poll = setInterval(() => {
@@ -108,6 +129,7 @@ export async function startHttpsServer(
     port,
     current: () => pair,
     reloadCertificates,
+    useKeyPair,
     async close() {
       clearInterval(poll);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -123,4 +145,9 @@ export async function startHttpsServer(
 async function fileStamp(...files: string[]): Promise<string> {
   const stats = await Promise.all(files.map((f) => stat(f).catch(() => undefined)));
   return stats.map((s) => (s ? `${s.ino}:${s.size}:${s.mtimeMs}` : 'missing')).join('|');
+}
+
+async function ephemeralKeyPair(): Promise<LoadedKeyPair> {
+  const bundle = await generateCertificates({ days: 1 });
+  return parseKeyPair(bundle.cert, bundle.key, 'ephemeral certificate');
 }
