@@ -2,7 +2,7 @@ import type { PolicyStore } from '../policy/store.js';
 import { staticClusterView, type ClusterView } from './cluster-view.js';
 import type { DecodedReview } from './decode.js';
 import { resolveMesh } from './mesh-resolution.js';
-import { diffAndVerify, encodePatch, type JsonPatch } from './patch.js';
+import { diffAndVerify, encodePatch, type JsonPatch, type PatchResult } from './patch.js';
 import type { KindRef, Mutator, Note, RuleContext, RuleSet, Validator, Violation } from './rule.js';
 import type {
   AdmissionRequest,
@@ -50,6 +50,8 @@ export interface EngineOptions {
    * webhook's failurePolicy: mutating Ignore (allow unpatched), validating Fail (deny).
    */
   readonly onTimeout?: { readonly mutate: 'allow' | 'deny'; readonly validate: 'allow' | 'deny' };
+  /** Diff and verification of mutations; replaceable in tests to exercise the refusal path. */
+  readonly diff?: (original: KubeObject, mutated: KubeObject) => PatchResult;
 }
 
 export interface ReviewOptions {
@@ -69,6 +71,7 @@ export class AdmissionEngine {
   readonly #log: EngineLogger;
   readonly #clock: () => Date;
   readonly #onTimeout: NonNullable<EngineOptions['onTimeout']>;
+  readonly #diff: NonNullable<EngineOptions['diff']>;
 
   constructor(options: EngineOptions) {
     // Index rules by group/kind once, so dispatch is a map lookup per review.
@@ -80,6 +83,7 @@ export class AdmissionEngine {
     this.#log = options.logger ?? silentLogger;
     this.#clock = options.clock ?? (() => new Date());
     this.#onTimeout = options.onTimeout ?? { mutate: 'allow', validate: 'deny' };
+    this.#diff = options.diff ?? diffAndVerify;
   }
 
   get policy(): PolicyStore {
@@ -186,7 +190,7 @@ export class AdmissionEngine {
     const warnings: string[] = [];
     const audit: Record<string, string> = {};
     this.#collectNotes(request, notes, warnings, audit);
-    const result = diffAndVerify(original, draft);
+    const result = this.#diff(original, draft);
     if (!result.ok) {
       this.#log.error(
         { uid: request.uid, error: result.error, patch: result.patch },
