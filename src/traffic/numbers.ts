@@ -107,7 +107,7 @@ export function numberText(value: number): string {
 export function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (value === null) return 'null';
-  if (typeof value === 'string') return `the string "${value}"`;
+  if (typeof value === 'string') return `"${value}" (a string)`;
   if (typeof value === 'number') return numberText(value);
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a map';
