@@ -1,8 +1,11 @@
 import { Command, Option } from 'commander';
+import { MESH_IDS } from '../mesh/ids.js';
+import { DEFAULT_POLICY_SPEC } from '../policy/defaults.js';
 import { runCerts } from './certs-command.js';
 import { runPolicyCheck } from './policy-command.js';
 import { runReview } from './review-command.js';
 import { runServe } from './serve-command.js';
+import { runTranslate } from './translate-command.js';
 
 /** Exit codes (CONTRACT §6): 0 all allowed / valid, 1 denied / invalid, 2 usage or unreadable input. */
 export const EXIT = { ok: 0, denied: 1, usage: 2 } as const;
@@ -67,6 +70,31 @@ export function buildProgram(): Command {
         .default('text'),
     )
     .action(runReview);
+
+  program
+    .command('translate')
+    .description("print each TrafficSplit's native routing objects for a mesh")
+    .requiredOption(
+      '-f, --filename <path...>',
+      'files, folders (recursive *.yaml, *.yml, *.json) or - for stdin',
+    )
+    .addOption(
+      new Option('--mesh <mesh>', 'target mesh')
+        .choices(MESH_IDS)
+        .default(DEFAULT_POLICY_SPEC.fallbackMesh),
+    )
+    .option('--port <n...>', 'root Service ports, when its manifest is not in the input')
+    .option(
+      '--cluster-domain <domain>',
+      'cluster DNS domain for fully qualified hosts',
+      'cluster.local',
+    )
+    .addOption(
+      new Option('-o, --output <format>', 'output format')
+        .choices(['yaml', 'json'])
+        .default('yaml'),
+    )
+    .action(runTranslate);
 
   program
     .command('certs')

@@ -1,5 +1,6 @@
 import type { RuleSet } from '../admission/rule.js';
 import { policyConfigMap } from './policy-configmap.js';
+import { trafficSplitRule } from './traffic-split.js';
 
 /**
  * Every rule meshwarden runs, in order. Mutators run on /mutate, validators on /validate;
@@ -8,6 +9,6 @@ import { policyConfigMap } from './policy-configmap.js';
 export function defaultRules(): RuleSet {
   return {
     mutators: [],
-    validators: [policyConfigMap],
+    validators: [policyConfigMap, trafficSplitRule],
   };
 }

@@ -1,0 +1,87 @@
+import { stringify } from 'yaml';
+import type { KubeObject } from '../admission/types.js';
+import { isMeshId, MESH_IDS } from '../mesh/ids.js';
+import { splitApiVersion } from '../traffic/readers/common.js';
+import { TRAFFIC_SPLIT_GROUP } from '../traffic/readers/trafficsplit.js';
+import { isHttpRouteGroup } from '../traffic/route-groups.js';
+import { translateTrafficSplit } from '../traffic/translate.js';
+import { formatInputError, readManifests, type SourcedObject } from './manifests.js';
+import { EXIT, UsageError } from './program.js';
+
+export interface TranslateFlags {
+  filename: string[];
+  mesh: string;
+  output: 'yaml' | 'json';
+  port?: string[];
+  clusterDomain?: string;
+}
+
+/**
+ * `meshwarden translate`: prints the native routing objects of every TrafficSplit in the input
+ * (CONTRACT §6). Services and HTTPRouteGroups in the same input supply root ports and matches.
+ * Nothing is printed unless every split translates: a partial set piped into `kubectl apply`
+ * would route differently from what the input says.
+ */
+export async function runTranslate(flags: TranslateFlags): Promise<void> {
+  if (!isMeshId(flags.mesh))
+    throw new UsageError(`--mesh must be one of ${MESH_IDS.join(', ')}; got ${flags.mesh}`);
+  const mesh = flags.mesh;
+  const ports = (flags.port ?? []).map((text) => {
+    const port = Number(text);
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      throw new UsageError(`--port takes a port number (1-65535); got ${text}`);
+    return port;
+  });
+  const read = await readManifests(flags.filename);
+  const problems = read.errors.map((e) => `error: ${formatInputError(e)}`);
+  const splits = read.objects.filter((o) => isTrafficSplit(o.object));
+  const services = read.objects.map((o) => o.object).filter(isService);
+  const routeGroups = read.objects.map((o) => o.object).filter(isHttpRouteGroup);
+  if (splits.length === 0 && problems.length === 0)
+    problems.push(`error: no ${TRAFFIC_SPLIT_GROUP} TrafficSplit in ${flags.filename.join(', ')}`);
+
+  const objects: KubeObject[] = [];
+  const warnings: string[] = [];
+  for (const item of splits) {
+    const result = translateTrafficSplit(item.object, mesh, {
+      services,
+      routeGroups,
+      ...(ports.length > 0 ? { ports } : {}),
+      ...(flags.clusterDomain === undefined ? {} : { clusterDomain: flags.clusterDomain }),
+    });
+    if (result.ok) {
+      objects.push(...result.objects);
+      warnings.push(...result.warnings.map((w) => `warning: ${where(item)}: ${w}`));
+    } else {
+      problems.push(`error: ${where(item)}: ${result.error.replace(/\n/g, '\n  ')}`);
+    }
+  }
+  for (const line of [...warnings, ...problems]) process.stderr.write(`${line}\n`);
+  if (problems.length > 0) {
+    process.exitCode = EXIT.usage;
+    return;
+  }
+  process.stdout.write(
+    flags.output === 'json'
+      ? `${JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }, null, 2)}\n`
+      : objects.map((o) => stringify(o, { lineWidth: 0 })).join('---\n'),
+  );
+  process.exitCode = EXIT.ok;
+}
+
+/** `file:line: TrafficSplit ns/name`, for messages. */
+function where(item: SourcedObject): string {
+  const meta = item.object.metadata;
+  return `${item.file}:${item.line}: TrafficSplit ${meta?.namespace ?? 'default'}/${meta?.name ?? ''}`;
+}
+
+function isTrafficSplit(object: KubeObject): boolean {
+  const apiVersion = typeof object.apiVersion === 'string' ? object.apiVersion : '';
+  return (
+    object.kind === 'TrafficSplit' && splitApiVersion(apiVersion).group === TRAFFIC_SPLIT_GROUP
+  );
+}
+
+function isService(object: KubeObject): boolean {
+  return object.kind === 'Service' && object.apiVersion === 'v1';
+}

@@ -1,0 +1,34 @@
+import type { RuleContext, ValidationResult, Validator } from '../admission/rule.js';
+import type { KubeObject } from '../admission/types.js';
+import {
+  readTrafficSplit,
+  TRAFFIC_SPLIT_GROUP,
+  TRAFFIC_SPLIT_VERSIONS,
+} from '../traffic/readers/trafficsplit.js';
+
+const RULE = 'traffic-split';
+
+/**
+ * Refuses TrafficSplits that no mesh could route: weights that are not non-negative whole numbers
+ * (quantities in v1alpha1), a total of zero, a backend listed twice or living in another
+ * namespace, and `spec.matches` in a version that has none. These are structural errors, not
+ * policy choices, so they are always enforced, whatever the policy's enforcement mode.
+ */
+export const trafficSplitRule: Validator = {
+  name: RULE,
+  kinds: [{ group: TRAFFIC_SPLIT_GROUP, kind: 'TrafficSplit', versions: TRAFFIC_SPLIT_VERSIONS }],
+  operations: ['CREATE', 'UPDATE'],
+  validate(object: KubeObject, ctx: RuleContext): ValidationResult {
+    const namespace = ctx.request.namespace ?? object.metadata?.namespace;
+    const { errors } = readTrafficSplit(object, namespace === undefined ? {} : { namespace });
+    const name = `TrafficSplit ${namespace === undefined ? '' : `${namespace}/`}${object.metadata?.name ?? ctx.request.name ?? ''}`;
+    return {
+      violations: errors.map((e) => ({
+        rule: RULE,
+        field: e.path,
+        enforcement: 'enforce',
+        message: `${name}: ${e.path}: ${e.message}`,
+      })),
+    };
+  },
+};

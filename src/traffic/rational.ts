@@ -1,0 +1,71 @@
+import { totalWeight, type WeightedSplit } from './model.js';
+
+/** An exact non-negative fraction, always reduced, with a positive denominator. */
+export interface Rational {
+  readonly num: bigint;
+  readonly den: bigint;
+}
+
+export const ZERO: Rational = Object.freeze({ num: 0n, den: 1n });
+
+function gcd(a: bigint, b: bigint): bigint {
+  let x = a < 0n ? -a : a;
+  let y = b < 0n ? -b : b;
+  while (y !== 0n) [x, y] = [y, x % y];
+  return x;
+}
+
+export function rational(num: bigint, den: bigint): Rational {
+  if (den === 0n) throw new RangeError('denominator is zero');
+  const sign = den < 0n ? -1n : 1n;
+  const g = gcd(num, den) || 1n;
+  return { num: (sign * num) / g, den: (sign * den) / g };
+}
+
+export function subtract(a: Rational, b: Rational): Rational {
+  return rational(a.num * b.den - b.num * a.den, a.den * b.den);
+}
+
+/** -1, 0 or 1 as `a` is less than, equal to or greater than `b`. */
+export function compare(a: Rational, b: Rational): -1 | 0 | 1 {
+  const left = a.num * b.den;
+  const right = b.num * a.den;
+  return left < right ? -1 : left > right ? 1 : 0;
+}
+
+/** The share expressed in percentage points, exactly (`1/3` gives `100/3`). */
+export function toPercent(share: Rational): Rational {
+  return rational(share.num * 100n, share.den);
+}
+
+/** A share as a percentage for messages: `33.3%`, `50%`, `0.2%`. Never rounds a non-zero share to 0. */
+export function formatPercent(share: Rational, decimals = 1): string {
+  const scale = 10n ** BigInt(decimals);
+  const scaled = share.num * 100n * scale;
+  let value = (scaled + share.den / 2n) / share.den;
+  if (value === 0n && share.num !== 0n) value = 1n;
+  const whole = value / scale;
+  const fraction = (value % scale).toString().padStart(decimals, '0').replace(/0+$/, '');
+  return `${whole}${fraction === '' ? '' : `.${fraction}`}%`;
+}
+
+/**
+ * Each backend's exact share of the split, in backend order; undefined when every weight is 0
+ * (no share is defined: the route sends nowhere).
+ */
+export function shares(split: Pick<WeightedSplit, 'backends'>): Rational[] | undefined {
+  const total = totalWeight(split);
+  if (total === 0n) return undefined;
+  return split.backends.map((b) => rational(b.weight, total));
+}
+
+/** Shares keyed by backend id (the sum when one id appears twice). */
+export function sharesById(
+  split: Pick<WeightedSplit, 'backends'>,
+): ReadonlyMap<string, Rational> | undefined {
+  const total = totalWeight(split);
+  if (total === 0n) return undefined;
+  const sums = new Map<string, bigint>();
+  for (const b of split.backends) sums.set(b.id, (sums.get(b.id) ?? 0n) + b.weight);
+  return new Map([...sums].map(([id, w]) => [id, rational(w, total)]));
+}

@@ -1,0 +1,108 @@
+import type { KubeObject, ObjectMeta } from '../../admission/types.js';
+import type { HttpMatch, SplitSource, WeightedSplit } from '../model.js';
+import type { Normalized } from '../normalize.js';
+import { formatPercent, shares } from '../rational.js';
+
+/** Label every translated object carries. */
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY_VALUE = 'meshwarden';
+/** Annotation naming the object a translated object was made from. */
+export const SOURCE_ANNOTATION = 'meshwarden.io/source';
+
+/** A port of the root Service. */
+export interface ServicePort {
+  readonly port: number;
+  readonly name?: string;
+}
+
+/** What a writer needs: a valid split (total above zero), its matches, and the root's ports. */
+export interface WriterInput {
+  readonly split: WeightedSplit;
+  /** Resolved matches (TrafficSplit v1alpha3+), or undefined when the split has none. */
+  readonly matches: readonly HttpMatch[] | undefined;
+  /** TCP ports of the root Service, when known. */
+  readonly ports: readonly ServicePort[] | undefined;
+  readonly clusterDomain: string;
+}
+
+export type WriterResult =
+  | { readonly ok: true; readonly objects: KubeObject[]; readonly warnings: string[] }
+  | { readonly ok: false; readonly error: string };
+
+export interface Writer {
+  /** The kind written, for messages and docs, e.g. `networking.istio.io/v1 VirtualService`. */
+  readonly produces: string;
+  write(input: WriterInput): WriterResult;
+}
+
+/** `split.smi-spec.io/v1alpha4 TrafficSplit shop/reviews-rollout` */
+export function sourceText(source: SplitSource): string {
+  return `${source.apiVersion} ${source.kind} ${source.namespace}/${source.name}`;
+}
+
+export function metadata(name: string, input: WriterInput): ObjectMeta {
+  return {
+    name,
+    namespace: input.split.namespace,
+    labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE },
+    annotations: { [SOURCE_ANNOTATION]: sourceText(input.split.source) },
+  };
+}
+
+/** Warnings for backends whose non-zero share rounds to nothing at the target's scale. */
+export function roundingWarnings(
+  input: WriterInput,
+  normalized: Normalized,
+  scale: string,
+): string[] {
+  const exact = shares(input.split) ?? [];
+  return normalized.roundedToZero.map((i) => {
+    const backend = input.split.backends[i];
+    const share = exact[i];
+    return `backend ${backend?.name ?? i} has a ${share ? formatPercent(share, 2) : 'tiny'} share, which rounds to 0 in ${scale}: it gets no traffic`;
+  });
+}
+
+/** The error every port-dependent writer gives when the root Service's ports are unknown. */
+export function portsUnknown(input: WriterInput, produces: string): WriterResult {
+  return {
+    ok: false,
+    error: `${produces} needs the port of root Service ${input.split.rootService}: give its Service manifest alongside the TrafficSplit (or pass --port)`,
+  };
+}
+
+/** One object per port when the root Service has several: `name-<port>`. */
+export function perPortName(
+  base: string,
+  port: ServicePort,
+  ports: readonly ServicePort[],
+): string {
+  return ports.length > 1 ? `${base}-${port.port}` : base;
+}
+
+/**
+ * SMI anchors `pathRegex` at the start of the path only, while Envoy-based meshes match the whole
+ * path: append `.*` unless the expression already ends the match itself.
+ */
+export function wholePathRegex(smiRegex: string): string {
+  if (/(\.\*|\$)$/.test(smiRegex) && !smiRegex.includes('|')) return smiRegex;
+  return `(?:${smiRegex}).*`;
+}
+
+/** Each SMI match split into one per method, for targets whose matches take a single method. */
+export function perMethod(matches: readonly HttpMatch[]): { match: HttpMatch; method?: string }[] {
+  return matches.flatMap((match) =>
+    match.methods && match.methods.length > 0
+      ? match.methods.map((method) => ({ match, method }))
+      : [{ match }],
+  );
+}
+
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
+
+/** Header names every target accepts (RFC 7230 tokens). */
+export function badHeaderName(matches: readonly HttpMatch[]): string | undefined {
+  for (const m of matches)
+    for (const name of Object.keys(m.headers ?? {})) if (!HEADER_NAME.test(name)) return name;
+  return undefined;
+}
