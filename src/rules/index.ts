@@ -1,6 +1,8 @@
 import type { RuleSet } from '../admission/rule.js';
 import { policyConfigMap } from './policy-configmap.js';
 import { trafficSplitRule } from './traffic-split.js';
+import { weightChangeStamp } from './weight-change-stamp.js';
+import { weightShift } from './weight-shift.js';
 
 /**
  * Every rule meshwarden runs, in order. Mutators run on /mutate, validators on /validate;
@@ -8,7 +10,7 @@ import { trafficSplitRule } from './traffic-split.js';
  */
 export function defaultRules(): RuleSet {
   return {
-    mutators: [],
-    validators: [policyConfigMap, trafficSplitRule],
+    mutators: [weightChangeStamp],
+    validators: [policyConfigMap, trafficSplitRule, weightShift],
   };
 }

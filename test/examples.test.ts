@@ -1,0 +1,68 @@
+import { readFileSync } from 'node:fs';
+import { pino } from 'pino';
+import request from 'supertest';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { AdmissionEngine } from '../src/admission/engine.js';
+import { PolicyStore } from '../src/policy/store.js';
+import { defaultRules } from '../src/rules/index.js';
+import { createApp } from '../src/server/app.js';
+import { Lifecycle } from '../src/server/lifecycle.js';
+import { createMetrics } from '../src/server/metrics.js';
+import { runCli } from './helpers/cli.js';
+import { contractProblems } from './helpers/contract.js';
+import { makeReview } from './helpers/reviews.js';
+
+/** The walkthrough of the README, step by step, as `meshwarden review --old` runs it. */
+const WALK = [
+  { old: '100-0', next: '50-50', allowed: false },
+  { old: '100-0', next: '80-20', allowed: true },
+  { old: '80-20', next: '60-40', allowed: true },
+  { old: '60-40', next: '100-0', allowed: true }, // rollback
+  { old: '60-40', next: '40-60', allowed: true },
+  { old: '40-60', next: '20-80', allowed: true },
+  { old: '20-80', next: '0-100', allowed: true },
+];
+
+describe.each([
+  ['canary-gloo', (w: string) => `examples/canary-gloo/vs-${w}.yaml`],
+  ['canary-smi', (w: string) => `examples/canary-smi/split-${w}.yaml`],
+])('examples/%s through meshwarden review', (_name, path) => {
+  it.each(WALK)('$old -> $next: allowed $allowed', ({ old, next, allowed }) => {
+    const result = runCli(['review', '-f', path(next), '--old', path(old)]);
+    expect(result.status, result.stdout + result.stderr).toBe(allowed ? 0 : 1);
+    if (!allowed)
+      expect(result.stdout).toMatch(
+        /echo.*v2.* would rise from 0% to 50% \(\+50 points\); the policy allows \+20 per update: step through 20%, 40%, 50%/,
+      );
+  });
+});
+
+describe('examples through the HTTP webhook', () => {
+  const lifecycle = new Lifecycle();
+  lifecycle.tlsLoaded = true;
+  const app = createApp({
+    engine: new AdmissionEngine({ rules: defaultRules(), policy: new PolicyStore() }),
+    metrics: createMetrics({ defaultMetrics: false }),
+    logger: pino({ level: 'silent' }),
+    lifecycle,
+  });
+  const load = (p: string) => parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
+
+  it.each(WALK)(
+    'Gloo VirtualService $old -> $next: allowed $allowed',
+    async ({ old, next, allowed }) => {
+      const review = makeReview({
+        object: load(`examples/canary-gloo/vs-${next}.yaml`),
+        oldObject: load(`examples/canary-gloo/vs-${old}.yaml`),
+      });
+      const res = await request(app)
+        .post('/validate')
+        .set('Content-Type', 'application/json')
+        .send(JSON.stringify(review));
+      expect(res.status).toBe(200);
+      expect(contractProblems(review, res.body, 'validate')).toEqual([]);
+      expect(res.body.response.allowed).toBe(allowed);
+    },
+  );
+});
