@@ -51,10 +51,8 @@ export function quantityMilli(raw: unknown): NumberReading {
   let den = 10n ** BigInt(fracPart.length);
   if (suffix in BINARY) num *= BINARY[suffix] ?? 1n;
   else {
-    const exp =
-      suffix.startsWith('e') || suffix.startsWith('E')
-        ? Number(suffix.slice(1))
-        : (DECIMAL[suffix] ?? 0);
+    // A bare `E` is exa; `e`/`E` followed by digits is an exponent.
+    const exp = /^[eE].+/.test(suffix) ? Number(suffix.slice(1)) : (DECIMAL[suffix] ?? 0);
     if (Math.abs(exp) > 40) return { ok: false, reason: `${shown}, which is out of range` };
     if (exp >= 0) num *= 10n ** BigInt(exp);
     else den *= 10n ** BigInt(-exp);

@@ -1,7 +1,7 @@
 import type { KubeObject } from '../admission/types.js';
 import type { MeshId } from '../mesh/ids.js';
 import { asArray, asRecord } from '../util/objects.js';
-import type { LocatedError } from './model.js';
+import type { HttpMatch, LocatedError } from './model.js';
 import { splitApiVersion } from './readers/common.js';
 import { readTrafficSplit } from './readers/trafficsplit.js';
 import { resolveMatches } from './route-groups.js';
@@ -47,7 +47,7 @@ export function translateTrafficSplit(
   );
   const model = read.splits[0];
   if (read.errors.length > 0 || !model) return refuse(read.errors);
-  let matches;
+  let matches: HttpMatch[] | undefined;
   if (model.matchRefs) {
     const resolved = resolveMatches(model.matchRefs, model.namespace, options.routeGroups ?? []);
     if (resolved.errors.length > 0) return refuse(resolved.errors);
@@ -110,8 +110,6 @@ function rootPorts(
     if (ports.some((q) => q.port === p.port)) continue;
     ports.push({ port: p.port, ...(typeof p.name === 'string' ? { name: p.name } : {}) });
   }
-  if (ports.length === 0) {
-    return { ok: false, error: `root Service ${namespace}/${root} has no TCP port to route` };
-  }
+  // An empty list (found, but no TCP port) lets writers that need a port say so.
   return { ok: true, ports };
 }

@@ -493,3 +493,22 @@ describe('the CRD check used above', () => {
     ]);
   });
 });
+
+describe('root Services without a TCP port', () => {
+  it('still translate for meshes that need no port, and say so for those that do', () => {
+    const external: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'reviews', namespace: 'shop' },
+      spec: { type: 'ExternalName', externalName: 'reviews.example.com' },
+    };
+    expect(translateTrafficSplit(rollout('v1alpha2'), 'istio', { services: [external] }).ok).toBe(
+      true,
+    );
+    expect(translateTrafficSplit(rollout('v1alpha2'), 'gloo', { services: [external] })).toEqual({
+      ok: false,
+      error:
+        'gateway.solo.io/v1 RouteTable needs a TCP port of root Service reviews, which has none',
+    });
+  });
+});

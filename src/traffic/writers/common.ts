@@ -20,7 +20,7 @@ export interface WriterInput {
   readonly split: WeightedSplit;
   /** Resolved matches (TrafficSplit v1alpha3+), or undefined when the split has none. */
   readonly matches: readonly HttpMatch[] | undefined;
-  /** TCP ports of the root Service, when known. */
+  /** TCP ports of the root Service: undefined when the Service is unknown, empty when it has none. */
   readonly ports: readonly ServicePort[] | undefined;
   readonly clusterDomain: string;
 }
@@ -65,9 +65,12 @@ export function roundingWarnings(
 
 /** The error every port-dependent writer gives when the root Service's ports are unknown. */
 export function portsUnknown(input: WriterInput, produces: string): WriterResult {
+  const root = input.split.rootService;
   return {
     ok: false,
-    error: `${produces} needs the port of root Service ${input.split.rootService}: give its Service manifest alongside the TrafficSplit (or pass --port)`,
+    error: input.ports
+      ? `${produces} needs a TCP port of root Service ${root}, which has none`
+      : `${produces} needs the port of root Service ${root}: give its Service manifest alongside the TrafficSplit (or pass --port)`,
   };
 }
 
