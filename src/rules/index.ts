@@ -1,6 +1,9 @@
 import type { RuleSet } from '../admission/rule.js';
 import { policyConfigMap } from './policy-configmap.js';
+import { sidecarInjectionMarker } from './sidecar-injection.js';
 import { trafficSplitRule } from './traffic-split.js';
+import { versionLabelDefault } from './version-label-default.js';
+import { versionLabels } from './version-labels.js';
 
 /**
  * Every rule meshwarden runs, in order. Mutators run on /mutate, validators on /validate;
@@ -8,7 +11,7 @@ import { trafficSplitRule } from './traffic-split.js';
  */
 export function defaultRules(): RuleSet {
   return {
-    mutators: [],
-    validators: [policyConfigMap, trafficSplitRule],
+    mutators: [versionLabelDefault, sidecarInjectionMarker],
+    validators: [policyConfigMap, trafficSplitRule, versionLabels],
   };
 }
