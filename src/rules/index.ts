@@ -1,6 +1,9 @@
 import type { RuleSet } from '../admission/rule.js';
 import { policyConfigMap } from './policy-configmap.js';
+import { sidecarInjectionMarker } from './sidecar-injection.js';
 import { trafficSplitRule } from './traffic-split.js';
+import { versionLabelDefault } from './version-label-default.js';
+import { versionLabels } from './version-labels.js';
 import { weightChangeStamp } from './weight-change-stamp.js';
 import { weightShift } from './weight-shift.js';
 
@@ -10,7 +13,7 @@ import { weightShift } from './weight-shift.js';
  */
 export function defaultRules(): RuleSet {
   return {
-    mutators: [weightChangeStamp],
-    validators: [policyConfigMap, trafficSplitRule, weightShift],
+    mutators: [versionLabelDefault, sidecarInjectionMarker, weightChangeStamp],
+    validators: [policyConfigMap, trafficSplitRule, versionLabels, weightShift],
   };
 }

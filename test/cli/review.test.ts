@@ -159,7 +159,8 @@ describe('meshwarden review', () => {
       '-o',
       'json',
     ]);
-    expect(result.status).toBe(0);
+    // Both Deployments carry an app label but no version label: reviewed, and denied for it.
+    expect(result.status).toBe(1);
     const parsed = JSON.parse(result.stdout) as { kind: string; operation: string }[];
     expect(parsed.map((r) => `${r.kind}/${r.operation}`)).toEqual([
       'Deployment/CREATE',

@@ -175,7 +175,9 @@ describe('POST /mutate and /validate', () => {
 
   it('keeps every warning within 120 characters', async () => {
     const { app } = setup();
-    const res = await post(app, '/validate', makeReview({ object: deployment('web') }));
+    // Labelled, so that only the long warning speaks (the version-labels rule would deny first).
+    const object = deployment('web', { app: 'web', version: 'v1' });
+    const res = await post(app, '/validate', makeReview({ object }));
     expect(res.body.response.warnings).toHaveLength(1);
     expect(res.body.response.warnings[0].length).toBeLessThanOrEqual(120);
   });
@@ -192,7 +194,13 @@ describe('POST /mutate and /validate', () => {
   it('honours ?timeout= by answering per the failure policy before it runs out', async () => {
     const { app } = setup();
     const review = makeReview({
-      object: { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 's' }, spec: {} },
+      object: {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name: 's' },
+        // Labelled, so that the version-labels rule passes and the slow rule is reached.
+        spec: { template: { metadata: { labels: { app: 's', version: 'v1' } } } },
+      },
     });
     const res = await request(app)
       .post('/validate?timeout=1s')
@@ -250,7 +258,7 @@ describe('bodies refused before review', () => {
   it('413 for a body over 7 MiB; a 6 MiB review is served', async () => {
     const { app } = setup();
     const big = (bytes: number) => {
-      const object = deployment('big');
+      const object = deployment('big', { app: 'big', version: 'v1' });
       (object.metadata as Record<string, unknown>).annotations = { blob: 'x'.repeat(bytes) };
       return makeReview({ object });
     };
