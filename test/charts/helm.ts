@@ -59,7 +59,6 @@ export function runHelm(args: readonly string[]): HelmResult {
         HELM_CACHE_HOME: join(home, 'cache'),
         HELM_CONFIG_HOME: join(home, 'config'),
         HELM_DATA_HOME: join(home, 'data'),
-        KUBECONFIG: join(home, 'no-kubeconfig'),
       },
     });
     if (result.error) throw result.error;
@@ -132,8 +131,21 @@ export interface Rendered {
   readonly objects: KubeObject[];
 }
 
+// Rendering is deterministic (checked on its own), so each set of options runs helm once per file.
+const renderCache = new Map<string, Rendered>();
+
 /** Renders the chart and parses every document; throws with helm's message when it fails. */
 export function render(options: RenderOptions = {}): Rendered {
+  const key = JSON.stringify(options);
+  let rendered = renderCache.get(key);
+  if (rendered === undefined) {
+    rendered = renderUncached(options);
+    renderCache.set(key, rendered);
+  }
+  return structuredClone(rendered);
+}
+
+function renderUncached(options: RenderOptions): Rendered {
   const result = helmTemplate(options);
   if (result.code !== 0) {
     throw new Error(`helm template failed (exit ${result.code}):\n${result.stderr}`);
