@@ -516,6 +516,17 @@ describe('uninstall', () => {
     expect(job.spec.template.spec.securityContext.runAsNonRoot).toBe(true);
   });
 
+  it('helm orders webhook configurations as unknown kinds: after the Service, which uninstall deletes first', () => {
+    // Helm sorts kinds it knows by InstallOrder (and deletes by UninstallOrder, Service early);
+    // unknown kinds go last in both. The rendered order shows which group the webhooks are in.
+    const kinds = render()
+      .objects.filter((o) => !isHook(o))
+      .map((o) => o.kind);
+    const last = kinds.slice(-2).sort();
+    expect(last).toEqual(['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']);
+    expect(kinds.indexOf('Service')).toBeLessThan(kinds.indexOf('MutatingWebhookConfiguration'));
+  });
+
   it('the webhook configurations are ordinary release objects, not hooks (helm uninstall deletes them)', () => {
     const { objects } = render();
     for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
