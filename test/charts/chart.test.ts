@@ -8,6 +8,7 @@ import {
   find,
   helmTemplate,
   HELM_VERSION,
+  helmUnavailableReason,
   isHook,
   KUBE_VERSIONS,
   lint,
@@ -26,6 +27,16 @@ beforeAll(() => {
 });
 
 describe('helm binary', () => {
+  it('a machine that cannot run it gets a failure with the reason, not a silent pass', () => {
+    expect(helmUnavailableReason('darwin', 'arm64')).toContain(
+      'ships linux-x64 only; this machine is darwin-arm64',
+    );
+    expect(helmUnavailableReason('linux', 'x64', '/nonexistent/helm')).toContain(
+      'helm binary not found at /nonexistent/helm: run npm ci',
+    );
+    expect(helmUnavailableReason()).toBeUndefined();
+  });
+
   it(`is the pinned ${HELM_VERSION}`, () => {
     const { code, stdout } = runHelm(['version', '--short']);
     expect(code).toBe(0);
@@ -342,6 +353,7 @@ describe('Service and PodDisruptionBudget', () => {
     const { objects } = render();
     const pdb = find(objects, 'PodDisruptionBudget');
     expect(pdb.spec.maxUnavailable).toBe(1);
+    expect(pdb.spec.unhealthyPodEvictionPolicy).toBe('AlwaysAllow');
     expect(pdb.spec.selector.matchLabels).toEqual(
       find(objects, 'Deployment').spec.selector.matchLabels,
     );

