@@ -1,0 +1,114 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { find, render, requireHelm, ROOT } from './helm.js';
+
+// The image cannot be built here (no container runtime), so its Dockerfile is checked against
+// package.json and the chart instead: the three must agree on how meshwarden starts.
+
+interface Stage {
+  readonly from: string;
+  readonly name?: string;
+  readonly instructions: { readonly op: string; readonly args: string }[];
+}
+
+function parseDockerfile(text: string): Stage[] {
+  const stages: Stage[] = [];
+  // Join continuation lines, drop comments and blank lines.
+  const lines = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+  for (const line of lines) {
+    const [op = '', ...rest] = line.split(/\s+/);
+    const args = rest.join(' ');
+    if (op.toUpperCase() === 'FROM') {
+      const m = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args);
+      stages.push({ from: m![1]!, ...(m![2] ? { name: m![2] } : {}), instructions: [] });
+    } else if (stages.length > 0) {
+      (stages.at(-1)!.instructions as { op: string; args: string }[]).push({
+        op: op.toUpperCase(),
+        args,
+      });
+    }
+  }
+  return stages;
+}
+
+const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+const stages = parseDockerfile(dockerfile);
+const final = stages.at(-1)!;
+const instruction = (stage: Stage, op: string) => stage.instructions.filter((i) => i.op === op);
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+
+describe('Dockerfile', () => {
+  it('is multi-stage: build, production dependencies, runtime', () => {
+    expect(stages.map((s) => s.name ?? 'runtime')).toEqual(['build', 'deps', 'runtime']);
+    for (const s of stages) expect(s.from).toMatch(/^node:\$\{NODE_VERSION\}-bookworm-slim$/);
+  });
+
+  it('compiles with the package build command and installs only production dependencies for runtime', () => {
+    const build = stages.find((s) => s.name === 'build')!;
+    expect(pkg.scripts.build).toBe('tsc -p tsconfig.build.json');
+    expect(instruction(build, 'RUN').map((i) => i.args)).toContain(
+      'npx tsc -p tsconfig.build.json',
+    );
+    const deps = stages.find((s) => s.name === 'deps')!;
+    expect(instruction(deps, 'RUN')[0]!.args).toMatch(/^npm ci --omit=dev --ignore-scripts\b/);
+    const copies = instruction(final, 'COPY').map((i) => i.args);
+    expect(copies).toContain('--from=deps /app/node_modules ./node_modules');
+    expect(copies).toContain('--from=build /app/dist/src ./dist/src');
+    expect(copies.some((c) => c.includes('--from=build /app/node_modules'))).toBe(false);
+  });
+
+  it('starts like `npm start`, with the chart’s certificate paths instead of development certificates', () => {
+    const entrypoint = JSON.parse(instruction(final, 'ENTRYPOINT')[0]!.args);
+    expect(entrypoint.join(' ')).toBe(pkg.scripts.start);
+    expect(JSON.parse(instruction(final, 'CMD')[0]!.args)).toEqual([
+      '--cert',
+      '/etc/meshwarden/tls/tls.crt',
+      '--key',
+      '/etc/meshwarden/tls/tls.key',
+    ]);
+    expect(dockerfile).not.toMatch(/COPY\s+certs/);
+  });
+
+  it('runs as a numeric non-root user and exposes the HTTPS port', () => {
+    expect(instruction(final, 'USER').map((i) => i.args)).toEqual(['1000:1000']);
+    expect(instruction(final, 'EXPOSE').map((i) => i.args)).toEqual(['8443']);
+    expect(instruction(final, 'ENV').map((i) => i.args)).toContain('NODE_ENV=production');
+  });
+
+  it('.dockerignore keeps local builds, dependencies, certificates and the repository out of the context', () => {
+    const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .filter((l) => l !== '' && !l.startsWith('#'));
+    for (const entry of ['.git', 'node_modules', 'dist', 'certs', 'test', 'charts']) {
+      expect(ignored).toContain(entry);
+    }
+    for (const needed of ['src', 'package.json', 'package-lock.json', 'tsconfig.json']) {
+      expect(ignored).not.toContain(needed);
+    }
+  });
+});
+
+describe('Dockerfile and chart agree', () => {
+  beforeAll(() => {
+    requireHelm();
+  });
+
+  it('same command, user, port and certificate paths', () => {
+    const deployment = find(render().objects, 'Deployment');
+    const pod = deployment.spec.template.spec;
+    const container = pod.containers[0];
+    expect(container.command).toEqual(JSON.parse(instruction(final, 'ENTRYPOINT')[0]!.args));
+    expect(`${pod.securityContext.runAsUser}:${pod.securityContext.runAsGroup}`).toBe(
+      instruction(final, 'USER')[0]!.args,
+    );
+    expect(String(container.ports[0].containerPort)).toBe(instruction(final, 'EXPOSE')[0]!.args);
+    const cmd: string[] = JSON.parse(instruction(final, 'CMD')[0]!.args);
+    expect(container.args).toContain(`--cert=${cmd[1]}`);
+    expect(container.args).toContain(`--key=${cmd[3]}`);
+  });
+});

@@ -1,0 +1,285 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  find,
+  fullnameOf,
+  PROFILES,
+  render,
+  requireHelm,
+  type KubeObject,
+  type RenderOptions,
+} from './helm.js';
+
+beforeAll(() => {
+  requireHelm();
+});
+
+/** CONTRACT §3: the kinds both webhooks review, with every version the contract names. */
+const CONTRACT_RULES = [
+  { group: 'apps', versions: ['v1'], resources: ['daemonsets', 'deployments', 'statefulsets'] },
+  {
+    group: 'split.smi-spec.io',
+    versions: ['v1alpha1', 'v1alpha2', 'v1alpha3', 'v1alpha4'],
+    resources: ['trafficsplits'],
+  },
+  {
+    group: 'networking.istio.io',
+    versions: ['v1', 'v1alpha3', 'v1beta1'],
+    resources: ['virtualservices'],
+  },
+  { group: 'gateway.solo.io', versions: ['v1'], resources: ['routetables', 'virtualservices'] },
+  { group: 'gateway.networking.k8s.io', versions: ['v1', 'v1beta1'], resources: ['httproutes'] },
+  { group: 'appmesh.k8s.aws', versions: ['v1beta2'], resources: ['virtualrouters'] },
+  { group: 'consul.hashicorp.com', versions: ['v1alpha1'], resources: ['servicesplitters'] },
+];
+
+interface Rule {
+  apiGroups: string[];
+  apiVersions: string[];
+  resources: string[];
+  operations: string[];
+  scope: string;
+}
+
+/** (group, version, resource) triples a rule list matches, sorted: order in the YAML is free. */
+function triples(rules: Rule[]): string[] {
+  return rules
+    .flatMap((r) =>
+      r.apiGroups.flatMap((g) =>
+        r.apiVersions.flatMap((v) => r.resources.map((res) => `${g}/${v}/${res}`)),
+      ),
+    )
+    .sort();
+}
+
+const CONTRACT_TRIPLES = triples(
+  CONTRACT_RULES.map((r) => ({
+    apiGroups: [r.group],
+    apiVersions: r.versions,
+    resources: r.resources,
+    operations: [],
+    scope: '',
+  })),
+);
+
+interface Selector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+}
+
+/** Kubernetes label-selector semantics, enough to ask which namespaces a webhook sees. */
+function selects(selector: Selector, labels: Record<string, string>): boolean {
+  for (const [k, v] of Object.entries(selector.matchLabels ?? {}))
+    if (labels[k] !== v) return false;
+  for (const e of selector.matchExpressions ?? []) {
+    const has = Object.hasOwn(labels, e.key);
+    const value = labels[e.key];
+    switch (e.operator) {
+      case 'In':
+        if (!has || !e.values!.includes(value!)) return false;
+        break;
+      case 'NotIn':
+        if (has && e.values!.includes(value!)) return false;
+        break;
+      case 'Exists':
+        if (!has) return false;
+        break;
+      case 'DoesNotExist':
+        if (has) return false;
+        break;
+      default:
+        throw new Error(`unknown operator ${e.operator}`);
+    }
+  }
+  return true;
+}
+
+/** Labels a namespace carries: the API server always sets kubernetes.io/metadata.name. */
+const ns = (name: string, labels: Record<string, string> = {}) => ({
+  'kubernetes.io/metadata.name': name,
+  ...labels,
+});
+
+function configs(options: RenderOptions = {}) {
+  const { objects } = render(options);
+  return {
+    objects,
+    mutating: find(objects, 'MutatingWebhookConfiguration'),
+    validating: find(objects, 'ValidatingWebhookConfiguration'),
+  };
+}
+
+function webhook(config: KubeObject, name: string) {
+  const found = config.webhooks.filter((w: { name: string }) => w.name === name);
+  expect(found).toHaveLength(1);
+  return found[0];
+}
+
+describe.each(PROFILES)('webhook configurations, profile $name', ({ options }) => {
+  const release = fullnameOf(options);
+  const namespace = options.namespace ?? 'meshwarden-system';
+
+  it('the mutating configuration has one webhook, the validating two', () => {
+    const { mutating, validating } = configs(options);
+    expect(mutating.webhooks.map((w: { name: string }) => w.name)).toEqual([
+      'mutate.meshwarden.io',
+    ]);
+    expect(validating.webhooks.map((w: { name: string }) => w.name)).toEqual([
+      'validate.meshwarden.io',
+      'policy.meshwarden.io',
+    ]);
+  });
+
+  it('workload webhooks match exactly the kinds of CONTRACT §3, CREATE and UPDATE, namespaced', () => {
+    const { mutating, validating } = configs(options);
+    for (const w of [
+      webhook(mutating, 'mutate.meshwarden.io'),
+      webhook(validating, 'validate.meshwarden.io'),
+    ]) {
+      expect(triples(w.rules)).toEqual(CONTRACT_TRIPLES);
+      for (const rule of w.rules as Rule[]) {
+        expect(rule.operations).toEqual(['CREATE', 'UPDATE']);
+        expect(rule.scope).toBe('Namespaced');
+      }
+    }
+  });
+
+  it('no rule uses a wildcard or a subresource', () => {
+    const { mutating, validating } = configs(options);
+    for (const w of [...mutating.webhooks, ...validating.webhooks]) {
+      for (const rule of w.rules as Rule[]) {
+        for (const v of [
+          ...rule.apiGroups,
+          ...rule.apiVersions,
+          ...rule.resources,
+          ...rule.operations,
+        ]) {
+          expect(v).not.toContain('*');
+          expect(v).not.toContain('/');
+        }
+      }
+    }
+  });
+
+  it('every webhook: v1 and v1beta1 reviews, NoneOnDryRun, Equivalent matching, the Service', () => {
+    const { mutating, validating, objects } = configs(options);
+    const service = find(objects, 'Service');
+    for (const w of [...mutating.webhooks, ...validating.webhooks]) {
+      expect(w.admissionReviewVersions).toEqual(['v1', 'v1beta1']);
+      expect(w.sideEffects).toBe('NoneOnDryRun');
+      expect(w.matchPolicy).toBe('Equivalent');
+      expect(w.clientConfig.service).toEqual({
+        name: service.metadata.name,
+        namespace,
+        path: w.name === 'mutate.meshwarden.io' ? '/mutate' : '/validate',
+        port: service.spec.ports[0].port,
+      });
+      expect(w.clientConfig.url).toBeUndefined();
+    }
+    expect(mutating.metadata.name).toBe(release);
+    expect(validating.metadata.name).toBe(release);
+  });
+
+  it('the mutating webhook is reinvoked if needed; the validating ones have no such field', () => {
+    const { mutating, validating } = configs(options);
+    expect(webhook(mutating, 'mutate.meshwarden.io').reinvocationPolicy).toBe('IfNeeded');
+    for (const w of validating.webhooks) expect(w.reinvocationPolicy).toBeUndefined();
+  });
+
+  it('workload webhooks skip kube-system, kube-node-lease, the release namespace and opted-out namespaces', () => {
+    const { mutating, validating } = configs(options);
+    for (const w of [
+      webhook(mutating, 'mutate.meshwarden.io'),
+      webhook(validating, 'validate.meshwarden.io'),
+    ]) {
+      const sees = (labels: Record<string, string>) => selects(w.namespaceSelector, labels);
+      expect(sees(ns('kube-system'))).toBe(false);
+      expect(sees(ns('kube-node-lease'))).toBe(false);
+      expect(sees(ns(namespace))).toBe(false);
+      expect(sees(ns('payments', { 'meshwarden.io/enforce': 'disabled' }))).toBe(false);
+      expect(sees(ns('payments'))).toBe(true);
+      expect(sees(ns('payments', { 'meshwarden.io/enforce': 'enabled' }))).toBe(true);
+      expect(sees(ns('default'))).toBe(true);
+      expect(w.objectSelector).toBeUndefined();
+    }
+  });
+
+  it('the policy ConfigMap webhook sees only meshwarden-policy ConfigMaps, in every namespace', () => {
+    const { validating, mutating } = configs(options);
+    const w = webhook(validating, 'policy.meshwarden.io');
+    expect(w.rules).toEqual([
+      {
+        apiGroups: [''],
+        apiVersions: ['v1'],
+        resources: ['configmaps'],
+        operations: ['CREATE', 'UPDATE'],
+        scope: 'Namespaced',
+      },
+    ]);
+    expect(w.matchConditions).toEqual([
+      {
+        name: 'meshwarden-policy-only',
+        expression: 'has(object.metadata.name) && object.metadata.name == "meshwarden-policy"',
+      },
+    ]);
+    for (const name of [namespace, 'kube-system', 'payments']) {
+      expect(selects(w.namespaceSelector, ns(name, { 'meshwarden.io/enforce': 'disabled' }))).toBe(
+        true,
+      );
+    }
+    expect(triples(webhook(mutating, 'mutate.meshwarden.io').rules)).not.toContain(
+      '/v1/configmaps',
+    );
+  });
+});
+
+describe('webhook settings from values', () => {
+  it('defaults: mutating Ignore, validating Fail, 5 s timeouts', () => {
+    const { mutating, validating } = configs();
+    expect(webhook(mutating, 'mutate.meshwarden.io')).toMatchObject({
+      failurePolicy: 'Ignore',
+      timeoutSeconds: 5,
+    });
+    for (const w of validating.webhooks)
+      expect(w).toMatchObject({ failurePolicy: 'Fail', timeoutSeconds: 5 });
+  });
+
+  it.each([
+    ['ci/fail-open-values.yaml', 'Ignore', 5, 'Ignore', 3],
+    ['ci/fail-closed-values.yaml', 'Fail', 10, 'Fail', 10],
+  ])('%s: mutating %s/%is, validating %s/%is', (file, mPolicy, mTimeout, vPolicy, vTimeout) => {
+    const { mutating, validating } = configs({ valuesFiles: [file] });
+    expect(webhook(mutating, 'mutate.meshwarden.io')).toMatchObject({
+      failurePolicy: mPolicy,
+      timeoutSeconds: mTimeout,
+    });
+    for (const w of validating.webhooks) {
+      expect(w).toMatchObject({ failurePolicy: vPolicy, timeoutSeconds: vTimeout });
+    }
+  });
+
+  it('policy.excludedNamespaces and webhooks.excludeNamespaces are left out too', () => {
+    const { mutating, validating } = configs({
+      values: [
+        {
+          policy: { excludedNamespaces: ['legacy'] },
+          webhooks: { excludeNamespaces: ['batch-jobs'] },
+        },
+      ],
+    });
+    for (const w of [
+      webhook(mutating, 'mutate.meshwarden.io'),
+      webhook(validating, 'validate.meshwarden.io'),
+    ]) {
+      for (const name of [
+        'legacy',
+        'batch-jobs',
+        'kube-system',
+        'kube-node-lease',
+        'meshwarden-system',
+      ]) {
+        expect(selects(w.namespaceSelector, ns(name)), name).toBe(false);
+      }
+      expect(selects(w.namespaceSelector, ns('kube-public'))).toBe(true);
+    }
+  });
+});
