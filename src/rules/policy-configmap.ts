@@ -31,7 +31,7 @@ export const policyConfigMap: Validator = {
     const text = data?.[POLICY_CONFIGMAP_KEY];
     const where = `ConfigMap ${namespace ?? ''}/${POLICY_CONFIGMAP_NAME}`;
     if (typeof text !== 'string') {
-      return deny(where, [
+      return deny(`${where} holds no policy`, [
         {
           key: `data.${POLICY_CONFIGMAP_KEY}`,
           message: 'is missing: put the MeshPolicy YAML under this key',
@@ -39,26 +39,35 @@ export const policyConfigMap: Validator = {
       ]);
     }
     const parsed = policyFromConfigMapData(text);
-    if (!parsed.ok) return deny(where, parsed.errors);
+    if (!parsed.ok)
+      return deny(
+        `${where} holds an invalid policy; the last valid policy stays in force`,
+        parsed.errors,
+      );
     if (!isClusterPolicy && ctx.clusterPolicy.namespaceOverrides === 'tighten-only') {
       const loosening = looseningErrors(ctx.clusterPolicy, parsed.policy.input).map((e) => ({
         ...e,
         key: `data.${POLICY_CONFIGMAP_KEY}: ${e.key}`,
       }));
-      if (loosening.length > 0) return deny(where, loosening);
+      if (loosening.length > 0) {
+        return deny(
+          `${where} would loosen the cluster policy, and namespaceOverrides is tighten-only; it is not applied`,
+          loosening,
+        );
+      }
     }
     return NO_FINDINGS;
   },
 };
 
-function deny(where: string, errors: readonly PolicyError[]): ValidationResult {
+function deny(headline: string, errors: readonly PolicyError[]): ValidationResult {
   return {
     violations: [
       {
         rule: RULE,
         field: errors[0]?.key ?? `data.${POLICY_CONFIGMAP_KEY}`,
         enforcement: 'enforce',
-        message: `${where} holds an invalid policy; the last valid policy stays in force. Fix:\n${formatPolicyErrors(errors)}`,
+        message: `${headline}. Fix:\n${formatPolicyErrors(errors)}`,
       },
     ],
   };

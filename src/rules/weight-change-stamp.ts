@@ -1,7 +1,7 @@
 import type { Mutator, RuleContext } from '../admission/rule.js';
 import type { KubeObject } from '../admission/types.js';
 import { readWeightedRoutes, WEIGHTED_ROUTE_KINDS } from '../traffic/readers/index.js';
-import { sharesChanged } from '../traffic/weight-diff.js';
+import { sharesChanged } from '../traffic/compare.js';
 import { ensureRecord } from '../util/objects.js';
 import { LAST_WEIGHT_CHANGE_ANNOTATION } from './weight-shift.js';
 

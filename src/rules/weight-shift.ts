@@ -11,13 +11,13 @@ import type { PolicySpec } from '../policy/types.js';
 import { canaryAnalysis, flaggerManagement, flaggerStepLimit } from '../traffic/flagger.js';
 import { readWeightedRoutes, WEIGHTED_ROUTE_KINDS } from '../traffic/readers/index.js';
 import { compare, formatPercent, rational } from '../traffic/rational.js';
+import { sharesChanged } from '../traffic/compare.js';
 import {
-  compareRoutes,
   percentNumber,
   points,
-  sharesChanged,
-  type BackendShift,
-  type RouteShift,
+  routeRises,
+  type BackendRise,
+  type RouteRise,
 } from '../traffic/weight-diff.js';
 
 const RULE = 'weight-shift';
@@ -56,7 +56,7 @@ export const weightShift: Validator = {
     const override = overrideFor(object, ctx, notes);
     if (override) return { violations: [], notes };
 
-    const routes = compareRoutes(oldSplits, current.splits);
+    const routes = routeRises(oldSplits, current.splits);
     const flagger = flaggerManagement(object, request.userInfo.username);
     if (flagger) return judgeFlagger(identity, routes, flagger, ctx, notes);
 
@@ -107,8 +107,8 @@ function overrideFor(object: KubeObject, ctx: RuleContext, notes: Note[]): boole
 
 function stepViolation(
   identity: string,
-  route: RouteShift,
-  backend: BackendShift,
+  route: RouteRise,
+  backend: BackendRise,
   policy: PolicySpec,
 ): Omit<Violation, 'enforcement'> | undefined {
   const max = policy.weightShift.maxStepWeight;
@@ -130,8 +130,8 @@ function stepViolation(
 
 function capViolation(
   identity: string,
-  route: RouteShift,
-  backend: BackendShift,
+  route: RouteRise,
+  backend: BackendRise,
   policy: PolicySpec,
 ): Omit<Violation, 'enforcement'> | undefined {
   const cap = policy.weightShift.maxCanaryWeight;
@@ -182,7 +182,7 @@ function intervalViolation(
  */
 function judgeFlagger(
   identity: string,
-  routes: readonly RouteShift[],
+  routes: readonly RouteRise[],
   flagger: NonNullable<ReturnType<typeof flaggerManagement>>,
   ctx: RuleContext,
   notes: Note[],

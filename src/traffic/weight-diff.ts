@@ -1,16 +1,9 @@
+import { pairRoutes } from './compare.js';
 import type { WeightedSplit } from './model.js';
-import {
-  compare,
-  rational,
-  sharesById,
-  subtract,
-  toPercent,
-  ZERO,
-  type Rational,
-} from './rational.js';
+import { compare, rational, sharesById, subtract, toPercent, type Rational } from './rational.js';
 
-/** One backend's exact share before and after an edit. */
-export interface BackendShift {
+/** One backend's exact share before and after an edit, with its rise in percentage points. */
+export interface BackendRise {
   readonly id: string;
   readonly name: string;
   readonly oldShare: Rational;
@@ -19,8 +12,8 @@ export interface BackendShift {
   readonly risePoints: Rational;
 }
 
-/** How the shares of one route change; routes are paired by their stable key. */
-export interface RouteShift {
+/** What an edit does to one route, as the weight-shift guard judges it. */
+export interface RouteRise {
   readonly key: string;
   readonly label: string;
   readonly path: string;
@@ -31,72 +24,39 @@ export interface RouteShift {
    * the version traffic may always return to. Undefined on a tie.
    */
   readonly incumbent: string | undefined;
-  readonly backends: readonly BackendShift[];
+  readonly backends: readonly BackendRise[];
 }
 
 /**
- * Pairs old and new routes by key and computes every backend's exact share change. Routes whose
- * new weights are all zero carry no shares and are left out (structural rules judge them). A
- * backend new in a route starts from 0.
+ * Every route of the new object with each backend's rise, on exact shares (routes paired by key,
+ * backends by id: `pairRoutes`). Routes whose new weights are all zero carry no shares and are
+ * left out; structural rules judge them. A backend new in a route starts from 0.
  */
-export function compareRoutes(
+export function routeRises(
   oldSplits: readonly WeightedSplit[] | undefined,
   newSplits: readonly WeightedSplit[],
-): RouteShift[] {
-  const oldByKey = new Map((oldSplits ?? []).map((s) => [s.key, s]));
-  const out: RouteShift[] = [];
-  for (const split of newSplits) {
-    const after = sharesById(split);
+): RouteRise[] {
+  const out: RouteRise[] = [];
+  for (const route of pairRoutes(oldSplits ?? [], newSplits)) {
+    const after = sharesById(route.after);
     if (!after) continue;
-    const previous = oldByKey.get(split.key);
-    const before = previous ? sharesById(previous) : undefined;
-    const created = before === undefined;
-    const names = new Map(split.backends.map((b) => [b.id, b.name]));
-    const backends: BackendShift[] = [...after].map(([id, newShare]) => {
-      const oldShare = before?.get(id) ?? ZERO;
-      return {
-        id,
-        name: names.get(id) ?? id,
-        oldShare,
-        newShare,
-        risePoints: toPercent(subtract(newShare, oldShare)),
-      };
-    });
+    const before = route.before ? sharesById(route.before) : undefined;
     out.push({
-      key: split.key,
-      label: split.label,
-      path: split.path,
-      created,
-      incumbent: largest(created ? after : before),
-      backends,
+      key: route.key,
+      label: route.label,
+      path: route.after.path,
+      created: before === undefined,
+      incumbent: largest(before ?? after),
+      backends: route.backends.map((b) => ({
+        id: b.id,
+        name: b.name,
+        oldShare: b.before,
+        newShare: b.after,
+        risePoints: toPercent(subtract(b.after, b.before)),
+      })),
     });
   }
   return out;
-}
-
-/** True when any route's shares differ, or routes appeared or disappeared. */
-export function sharesChanged(
-  oldSplits: readonly WeightedSplit[],
-  newSplits: readonly WeightedSplit[],
-): boolean {
-  if (oldSplits.length !== newSplits.length) return true;
-  const oldByKey = new Map(oldSplits.map((s) => [s.key, s]));
-  for (const split of newSplits) {
-    const previous = oldByKey.get(split.key);
-    if (!previous) return true;
-    const a = sharesById(previous);
-    const b = sharesById(split);
-    if (a === undefined || b === undefined) {
-      if (a !== b) return true;
-      continue;
-    }
-    if (a.size !== b.size) return true;
-    for (const [id, share] of b) {
-      const before = a.get(id);
-      if (!before || compare(before, share) !== 0) return true;
-    }
-  }
-  return false;
 }
 
 function largest(shares: ReadonlyMap<string, Rational>): string | undefined {
