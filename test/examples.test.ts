@@ -66,3 +66,28 @@ describe('examples through the HTTP webhook', () => {
     },
   );
 });
+
+describe('examples/canary-smi through meshwarden translate', () => {
+  it.each(['istio', 'linkerd', 'kuma', 'gateway-api', 'consul', 'appmesh', 'gloo', 'osm'])(
+    'gives native objects for --mesh %s',
+    (mesh) => {
+      const result = runCli([
+        'translate',
+        '-f',
+        'examples/canary-smi/split-80-20.yaml',
+        'examples/canary-smi/services.yaml',
+        '--mesh',
+        mesh,
+        '-o',
+        'json',
+      ]);
+      expect(result.status, result.stderr).toBe(0);
+      const objects = JSON.parse(result.stdout) as {
+        metadata: { labels: Record<string, string> };
+      }[];
+      expect(objects.length).toBeGreaterThan(0);
+      for (const o of objects)
+        expect(o.metadata.labels['app.kubernetes.io/managed-by']).toBe('meshwarden');
+    },
+  );
+});
