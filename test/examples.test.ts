@@ -82,9 +82,10 @@ describe('examples/canary-smi through meshwarden translate', () => {
         'json',
       ]);
       expect(result.status, result.stderr).toBe(0);
-      const objects = JSON.parse(result.stdout) as {
-        metadata: { labels: Record<string, string> };
-      }[];
+      type Out = { kind: string; items?: Out[]; metadata: { labels: Record<string, string> } };
+      // One object is printed as itself, several as a List.
+      const parsed = JSON.parse(result.stdout) as Out;
+      const objects = parsed.kind === 'List' ? (parsed.items ?? []) : [parsed];
       expect(objects.length).toBeGreaterThan(0);
       for (const o of objects)
         expect(o.metadata.labels['app.kubernetes.io/managed-by']).toBe('meshwarden');
