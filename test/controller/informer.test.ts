@@ -136,7 +136,7 @@ describe('kube client', () => {
       expect(error).toBeInstanceOf(KubeApiError);
       expect((error as KubeApiError).code).toBe(422);
       expect((error as KubeApiError).message).toContain('name or generateName is required');
-      await client.apply('/api/v1/namespaces/a/configmaps/c', cm('c', { a: '1' }) as never);
+      await client.apply('/api/v1/namespaces/a/configmaps/c', cm('c', { a: '1' }));
       const sent = fake.requests.find((r) => r.method === 'PATCH');
       expect(sent?.query).toEqual({ fieldManager: 'meshwarden', force: 'true' });
       expect(sent?.contentType).toBe('application/apply-patch+yaml');
