@@ -1,4 +1,7 @@
 import { X509Certificate } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { request } from 'node:https';
 import { connect } from 'node:tls';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -6,6 +9,7 @@ import type { KubeObject } from '../../src/admission/types.js';
 import { buildProgram } from '../../src/cli/program.js';
 import { startServe, type ServeFlags } from '../../src/cli/serve-command.js';
 import type { ControllerTuning } from '../../src/controller/runtime.js';
+import { generateCertificates, writeCertificates } from '../../src/server/certs.js';
 import type { RunningWebhook } from '../../src/server/serve.js';
 import { FakeApiServer } from '../helpers/fake-api-server.js';
 import {
@@ -329,6 +333,42 @@ describe('meshwarden serve --kubeconfig, two replicas against the fake API serve
     }
     expect(background()).toBe(before);
     expect(background()).toBe(before);
+  });
+});
+
+describe('readiness in a cluster', () => {
+  it('stays not ready until the policy ConfigMaps have been listed once', async () => {
+    const fake = await FakeApiServer.start();
+    const dir = await mkdtemp(join(tmpdir(), 'meshwarden-certs-'));
+    const paths = await writeCertificates(dir, await generateCertificates());
+    fake.failNext((r) => r.path === '/api/v1/configmaps' && r.query.watch === undefined, 503, 1e6);
+    const flags = await serveFlags([
+      '--kubeconfig',
+      await fake.writeKubeconfig(),
+      '--port',
+      '0',
+      '--cert',
+      paths.cert,
+      '--key',
+      paths.key,
+    ]);
+    const { webhook } = await startServe(flags, { logger: silentLogger(), controller: tuning });
+    try {
+      await waitFor(
+        () => fake.requests.filter((r) => r.path === '/api/v1/configmaps').length >= 3,
+        'failed lists',
+      );
+      expect((await get(webhook.https.port, '/readyz')).status).toBe(503);
+      expect(webhook.policy.loaded).toBe(false);
+      fake.clearFailures();
+      await waitFor(
+        async () => (await get(webhook.https.port, '/readyz')).status === 200,
+        'readiness after the first list',
+      );
+    } finally {
+      await webhook.shutdown(0);
+      await fake.close();
+    }
   });
 });
 

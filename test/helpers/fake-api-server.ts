@@ -297,6 +297,11 @@ export class FakeApiServer {
     this.#failures.push({ match, status, remaining: times });
   }
 
+  /** Forgets failures not yet used up. */
+  clearFailures(): void {
+    this.#failures.length = 0;
+  }
+
   /** Cuts every open watch connection mid-stream (a network error for the client). */
   dropWatches(): number {
     const n = this.#watchers.size;
