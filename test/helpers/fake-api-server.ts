@@ -17,6 +17,8 @@
  *   counter for everything; every served version of a resource shares one storage (CRD
  *   `conversion: None`: only `apiVersion` changes).
  *
+ * Creating a CustomResourceDefinition serves its versions at once; deleting it stops serving them.
+ *
  * What it does not do: authentication (the bearer token is only recorded), admission, namespace
  * existence checks, protobuf, pagination (`limit` is ignored), status subresources.
  */
@@ -820,6 +822,9 @@ export class FakeApiServer {
     body.kind = def.kind;
     const stored: Stored = { object: body, managers: owners };
     bucket.set(id, stored);
+    // A CustomResourceDefinition is served as soon as it is stored (Established at once).
+    if (def.group === 'apiextensions.k8s.io' && def.resource === 'customresourcedefinitions')
+      this.installCrd(body);
     this.#emit(def, 'ADDED', stored);
     return this.#render(stored, apiVersion);
   }
@@ -903,6 +908,10 @@ export class FakeApiServer {
     const last = this.#render(stored);
     (last.metadata as JsonObject).resourceVersion = String(this.#rv);
     this.#emit(def, 'DELETED', { object: last, managers: stored.managers });
+    if (def.group === 'apiextensions.k8s.io' && def.resource === 'customresourcedefinitions') {
+      const spec = stored.object.spec as { group: string; names: { plural: string } };
+      this.removeResource(spec.group, spec.names.plural);
+    }
     // Background garbage collection: dependents go with their owner.
     const uid = meta.uid;
     for (const [depKey, bucket] of this.#store) {
