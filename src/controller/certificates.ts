@@ -291,10 +291,14 @@ export class CertificateManager {
       case 'create-ca': {
         const ca = await generateCa({ service: this.#o.service, days: this.#timing.caDays, now });
         const caCert = new X509Certificate(ca.cert);
-        const kept = state.bundle.filter(
-          (c) =>
-            Date.parse(c.validTo) > now.getTime() && c.fingerprint256 !== caCert.fingerprint256,
-        );
+        // Old CAs stay until every replica serves the new certificate: those in the Secret and,
+        // should the Secret have been lost, those the webhook configurations still trust.
+        const seen = new Set([caCert.fingerprint256]);
+        const kept = [...state.bundle, ...this.#publishedCas()].filter((c) => {
+          if (seen.has(c.fingerprint256) || Date.parse(c.validTo) <= now.getTime()) return false;
+          seen.add(c.fingerprint256);
+          return true;
+        });
         const next = [caCert, ...kept].map((c) => c.toString()).join('');
         // Nothing usable is served from the Secret: no overlap to protect, issue the leaf now.
         const leaf = usableLeaf(state, now.getTime(), this.#hostname())
@@ -391,6 +395,15 @@ export class CertificateManager {
   }
 
   /** Do both webhook configurations (those that exist) carry `ca` in every entry? */
+  /** The CA certificates in the caBundles of the webhook configurations. */
+  #publishedCas(): X509Certificate[] {
+    return this.#webhooks.flatMap(({ informer, name }) =>
+      (asArray(informer.get(name)?.webhooks) ?? []).flatMap((hook) =>
+        splitPem(decode(asRecord(asRecord(hook)?.clientConfig)?.caBundle) ?? ''),
+      ),
+    );
+  }
+
   #bundlePublished(ca: X509Certificate): boolean {
     return this.#webhooks.every(({ informer, name }) => {
       const config = informer.get(name);

@@ -180,6 +180,23 @@ describe('self-managed certificates', () => {
     await waitFor(() => served?.cert === bundle.cert, 'the pair from the Secret');
   });
 
+  it('keeps trusting the published CA when the Secret is lost, until replicas serve the new pair', async () => {
+    let replicaUpdated = false;
+    start(() => Promise.resolve({ ok: replicaUpdated, detail: 'a replica with the old pair' }));
+    await waitFor(() => secret(), 'the Secret');
+    await settle();
+    const firstCa = splitPem(decode(bundleOf('Validating')[0]))[0]?.fingerprint256;
+    fake.remove('v1', 'Secret', NS, 'meshwarden-tls');
+    await waitFor(() => secret(), 'a new Secret');
+    await settle();
+    const published = splitPem(decode(bundleOf('Validating')[0])).map((c) => c.fingerprint256);
+    expect(published).toHaveLength(2);
+    expect(published[1]).toBe(firstCa);
+    replicaUpdated = true;
+    await settle();
+    expect(splitPem(decode(bundleOf('Validating')[0]))).toHaveLength(1);
+  });
+
   it('keeps a valid Secret as it is', async () => {
     start();
     await waitFor(() => secret(), 'the Secret');
