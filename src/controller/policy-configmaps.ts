@@ -80,7 +80,8 @@ export class PolicyConfigMaps {
   start(): void {
     this.informer.start();
     void this.informer.synced().then(() => {
-      if (this.#initialised) return;
+      // synced() also resolves when the informer is stopped before its first list.
+      if (this.#initialised || !this.informer.hasSynced) return;
       this.#initialised = true;
       this.#applyCluster();
     });

@@ -14,6 +14,7 @@ import type { RunningWebhook } from '../../src/server/serve.js';
 import { FakeApiServer } from '../helpers/fake-api-server.js';
 import {
   fakeTranslate,
+  installFlaggerCrd,
   installIstioVirtualService,
   installLinkerdSmiCrd,
   namespace,
@@ -296,6 +297,27 @@ describe('meshwarden serve --kubeconfig, two replicas against the fake API serve
       (r) => r.method === 'PATCH' && r.path.endsWith('/virtualservices/api'),
     );
     expect(applier?.token).toBe('replica-b');
+  });
+
+  it('gives admission namespace labels, the detected mesh and Flagger Canaries from its caches', async () => {
+    installFlaggerCrd(fake);
+    fake.upsert({
+      apiVersion: 'flagger.app/v1beta1',
+      kind: 'Canary',
+      metadata: { name: 'web', namespace: 'shop' },
+      spec: { analysis: { stepWeight: 10, maxWeight: 50 } },
+    });
+    fake.upsert(namespace('shop', { team: 'payments' }));
+    const a = await startReplica('replica-a');
+    const cluster = a.runtime?.cluster;
+    await waitFor(() => cluster?.canary('shop', 'web'), 'the Canary in the cache');
+    await waitFor(() => cluster?.namespaceLabels('shop')?.team === 'payments', 'the labels');
+    // Only Istio's API group is served: a weak but single candidate.
+    await waitFor(() => cluster?.detectedMesh() === 'istio', 'the detected mesh');
+    expect(cluster?.canary('shop', 'other')).toBeUndefined();
+    expect((await get(a.https.port, '/metrics')).body).toContain(
+      'meshwarden_detected_mesh{mesh="istio"} 1',
+    );
   });
 
   it('answers admission reviews from its caches, without calling the API server', async () => {
