@@ -34,6 +34,8 @@ function usable(file: string | undefined): file is string {
 }
 
 const TIMEOUT = 120_000;
+/** Poll a real API server gently. */
+const POLL_MS = 500;
 const suffix = randomBytes(3).toString('hex');
 const NS = `meshwarden-e2e-${suffix}`;
 const WEBHOOK = `meshwarden-e2e-${suffix}`;
@@ -109,6 +111,7 @@ describe.skipIf(!usable(kubeconfig))('against the cluster in KUBECONFIG', () => 
         async () => (await discovery.refresh(), discovery.hasGroup('split.smi-spec.io')),
         'the TrafficSplit CRD to be served',
         60_000,
+        POLL_MS,
       );
     }
     webhook = await startWebhook({
@@ -155,6 +158,7 @@ describe.skipIf(!usable(kubeconfig))('against the cluster in KUBECONFIG', () => 
         },
         'the Lease held by this instance',
         60_000,
+        POLL_MS,
       );
       expect(lease.metadata?.name).toBe('meshwarden-e2e');
     },
@@ -168,6 +172,7 @@ describe.skipIf(!usable(kubeconfig))('against the cluster in KUBECONFIG', () => 
         () => client.get(`/api/v1/namespaces/${NS}/secrets/meshwarden-tls`),
         'the Secret',
         60_000,
+        POLL_MS,
       );
       expect(secret.type).toBe('kubernetes.io/tls');
       const ca = (secret.data as Record<string, string>)['ca.crt'];
@@ -184,6 +189,7 @@ describe.skipIf(!usable(kubeconfig))('against the cluster in KUBECONFIG', () => 
           },
           `the ${kind} caBundle`,
           60_000,
+          POLL_MS,
         );
       await waitFor(() => webhook.lifecycle.ready, 'readiness', 60_000);
     },
@@ -197,12 +203,14 @@ describe.skipIf(!usable(kubeconfig))('against the cluster in KUBECONFIG', () => 
         () => webhook.policy.cluster.weightShift.maxStepWeight === 7,
         'the ConfigMap policy',
         60_000,
+        POLL_MS,
       );
       await client.replace(`/api/v1/namespaces/${NS}/configmaps/meshwarden-policy`, policy(9));
       await waitFor(
         () => webhook.policy.cluster.weightShift.maxStepWeight === 9,
         'the reloaded policy',
         60_000,
+        POLL_MS,
       );
     },
     TIMEOUT,
@@ -238,6 +246,7 @@ describe.skipIf(!usable(kubeconfig))('against the cluster in KUBECONFIG', () => 
           },
           `a ${reason} Event on the split`,
           60_000,
+          POLL_MS,
         );
       if (!expected.ok) {
         await eventWith('TranslationFailed');
@@ -256,6 +265,7 @@ describe.skipIf(!usable(kubeconfig))('against the cluster in KUBECONFIG', () => 
             ),
           `${object.kind} ${object.metadata?.name ?? ''}`,
           60_000,
+          POLL_MS,
         );
         expect(native.metadata?.ownerReferences?.[0]).toMatchObject({
           kind: 'TrafficSplit',

@@ -22,6 +22,7 @@ export async function waitFor<T>(
   probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
   what: string,
   timeoutMs = 10_000,
+  intervalMs = 20,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -36,7 +37,7 @@ export async function waitFor<T>(
       throw new Error(
         `timed out waiting for ${what}${last instanceof Error ? ` (last error: ${last.message})` : ''}`,
       );
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 
