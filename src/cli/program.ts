@@ -36,10 +36,41 @@ export function buildProgram(): Command {
       '--kubeconfig <file>',
       'connect to a cluster: watch caches, policy ConfigMaps, reconciler',
     )
+    .option('--in-cluster', "connect to the cluster with the pod's service account")
     .option(
       '--install-namespace <ns>',
       'namespace meshwarden runs in (env POD_NAMESPACE)',
       process.env.POD_NAMESPACE ?? 'meshwarden-system',
+    )
+    .option('--service <name>', 'webhook Service name (certificate SANs)', 'meshwarden')
+    .option(
+      '--tls-secret <name>',
+      'kubernetes.io/tls Secret of self-managed certificates',
+      'meshwarden-tls',
+    )
+    .option(
+      '--cert-mode <mode>',
+      'self-managed (certificates in --tls-secret, caBundle patched) or external (files); default: self-managed with --in-cluster, else external',
+    )
+    .option('--mutating-webhook <name>', 'MutatingWebhookConfiguration whose caBundle is managed')
+    .option(
+      '--validating-webhook <name>',
+      'ValidatingWebhookConfiguration whose caBundle is managed',
+    )
+    .option(
+      '--leader-lease <name>',
+      'coordination.k8s.io Lease for leader election',
+      'meshwarden-leader',
+    )
+    .option(
+      '--mutate-on-timeout <allow|deny>',
+      'answer of /mutate when rules miss the deadline',
+      'allow',
+    )
+    .option(
+      '--validate-on-timeout <allow|deny>',
+      'answer of /validate when rules miss the deadline',
+      'deny',
     )
     .option(
       '--drain-seconds <n>',

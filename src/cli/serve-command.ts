@@ -1,21 +1,57 @@
 import { access } from 'node:fs/promises';
-import { startWebhook, StartupError } from '../server/serve.js';
+import {
+  CERT_MODES,
+  startWebhook,
+  StartupError,
+  type CertMode,
+  type RunningWebhook,
+  type ServeOptions,
+} from '../server/serve.js';
 import { UsageError } from './program.js';
 
-interface ServeFlags {
+export interface ServeFlags {
   port: string;
   cert?: string;
   key?: string;
   ca?: string;
   policy?: string;
   kubeconfig?: string;
+  inCluster?: boolean;
   installNamespace: string;
+  service: string;
+  tlsSecret: string;
+  certMode?: string;
+  mutatingWebhook?: string;
+  validatingWebhook?: string;
+  leaderLease: string;
+  mutateOnTimeout: string;
+  validateOnTimeout: string;
   drainSeconds: string;
+}
+
+const ON_TIMEOUT = ['allow', 'deny'] as const;
+type OnTimeout = (typeof ON_TIMEOUT)[number];
+
+function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value))
+    throw new UsageError(`${flag} must be one of ${allowed.join(', ')}; got ${value}`);
+  return value as T;
+}
+
+function nonEmpty(flag: string, value: string | undefined): void {
+  if (value !== undefined && value.trim() === '') throw new UsageError(`${flag} must not be empty`);
 }
 
 const DEFAULT_POLICY_FILE = 'policies/default.yaml';
 
-export async function runServe(flags: ServeFlags): Promise<void> {
+/**
+ * Checks the flags and starts the webhook (and, with a cluster, the controller). Bad flags and
+ * start-up problems are UsageErrors: one line, exit 2. `extra` is for tests (logger, timings).
+ */
+export async function startServe(
+  flags: ServeFlags,
+  extra: Pick<ServeOptions, 'logger' | 'controller' | 'podName'> = {},
+): Promise<{ webhook: RunningWebhook; drainSeconds: number; policyFile: string | undefined }> {
   const port = Number(flags.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port must be a port number; got ${flags.port}`);
@@ -24,6 +60,27 @@ export async function runServe(flags: ServeFlags): Promise<void> {
     throw new UsageError(`--drain-seconds must be a number ≥ 0; got ${flags.drainSeconds}`);
   if ((flags.cert === undefined) !== (flags.key === undefined))
     throw new UsageError('--cert and --key go together');
+  if (flags.inCluster && flags.kubeconfig !== undefined)
+    throw new UsageError('--in-cluster and --kubeconfig exclude each other');
+  const certMode =
+    flags.certMode === undefined
+      ? undefined
+      : oneOf<CertMode>('--cert-mode', flags.certMode, CERT_MODES);
+  if (certMode === 'self-managed' && !flags.inCluster && flags.kubeconfig === undefined)
+    throw new UsageError('--cert-mode self-managed needs --in-cluster or --kubeconfig');
+  const onTimeout = {
+    mutate: oneOf<OnTimeout>('--mutate-on-timeout', flags.mutateOnTimeout, ON_TIMEOUT),
+    validate: oneOf<OnTimeout>('--validate-on-timeout', flags.validateOnTimeout, ON_TIMEOUT),
+  };
+  for (const [flag, value] of [
+    ['--install-namespace', flags.installNamespace],
+    ['--service', flags.service],
+    ['--tls-secret', flags.tlsSecret],
+    ['--leader-lease', flags.leaderLease],
+    ['--mutating-webhook', flags.mutatingWebhook],
+    ['--validating-webhook', flags.validatingWebhook],
+  ] as const)
+    nonEmpty(flag, value);
   const policyFile =
     flags.policy ??
     (await access(DEFAULT_POLICY_FILE).then(
@@ -31,7 +88,6 @@ export async function runServe(flags: ServeFlags): Promise<void> {
       () => undefined,
     ));
 
-  const started = Date.now();
   let webhook;
   try {
     webhook = await startWebhook({
@@ -41,21 +97,38 @@ export async function runServe(flags: ServeFlags): Promise<void> {
         : {}),
       ...(policyFile === undefined ? {} : { policyFile }),
       ...(flags.kubeconfig === undefined ? {} : { kubeconfig: flags.kubeconfig }),
+      ...(flags.inCluster ? { inCluster: true } : {}),
       installNamespace: flags.installNamespace,
+      service: flags.service,
+      tlsSecret: flags.tlsSecret,
+      ...(certMode === undefined ? {} : { certMode }),
+      ...(flags.mutatingWebhook === undefined ? {} : { mutatingWebhook: flags.mutatingWebhook }),
+      ...(flags.validatingWebhook === undefined
+        ? {}
+        : { validatingWebhook: flags.validatingWebhook }),
+      leaderLease: flags.leaderLease,
+      ...(process.env.POD_NAME ? { podName: process.env.POD_NAME } : {}),
+      onTimeout,
       drainSeconds,
+      ...extra,
     });
   } catch (error) {
     if (error instanceof StartupError) throw new UsageError(error.message);
     throw error;
   }
+  return { webhook, drainSeconds, policyFile };
+}
+
+export async function runServe(flags: ServeFlags): Promise<void> {
+  const started = Date.now();
+  const { webhook, drainSeconds, policyFile } = await startServe(flags);
   const { logger } = webhook;
+  const url = `https://localhost:${webhook.https.port}`;
   logger.info(
-    {
-      url: `https://localhost:${webhook.https.port}`,
-      policy: policyFile ?? 'embedded defaults',
-      startupMs: Date.now() - started,
-    },
-    `meshwarden ready at https://localhost:${webhook.https.port} (POST /mutate, /validate)`,
+    { url, policy: policyFile ?? 'embedded defaults', startupMs: Date.now() - started },
+    webhook.runtime
+      ? `meshwarden serving at ${url}; ready once the policy ConfigMaps are listed and a certificate is loaded`
+      : `meshwarden ready at ${url} (POST /mutate, /validate)`,
   );
 
   const stop = (signal: NodeJS.Signals) => {

@@ -32,27 +32,38 @@ export function serviceDnsNames(service: string, namespace: string): string[] {
   ];
 }
 
-/**
- * Generates a CA and a serving certificate signed by it (ECDSA P-256, SHA-256). SANs cover the
- * Service names (the API server verifies `<svc>.<ns>.svc`; CN is never used) and loopback.
- * NotBefore is backdated an hour for clock skew between nodes.
- */
-export async function generateCertificates(
-  options: CertificateOptions = {},
-): Promise<CertificateBundle> {
+export interface CertificateAuthority {
+  readonly cert: string;
+  readonly key: string;
+}
+
+export interface CaOptions {
+  readonly service?: string;
+  /** Lifetime in days. */
+  readonly days: number;
+  readonly now?: Date;
+}
+
+export interface LeafOptions {
+  readonly service?: string;
+  readonly namespace?: string;
+  /** Lifetime in days; never past the CA's own expiry. */
+  readonly days: number;
+  readonly now?: Date;
+}
+
+/** A CA (ECDSA P-256, SHA-256) for signing serving certificates. NotBefore is backdated an hour. */
+export async function generateCa(options: CaOptions): Promise<CertificateAuthority> {
   const service = options.service ?? 'meshwarden';
-  const namespace = options.namespace ?? 'meshwarden-system';
-  const days = options.days ?? 365;
   const now = options.now ?? new Date();
-  const notBeforeDate = new Date(now.getTime() - HOUR_MS);
   const ca = await generate(
     [{ name: 'commonName', value: `${service}-ca-${randomBytes(4).toString('hex')}` }],
     {
       keyType: 'ec',
       curve: 'P-256',
       algorithm: 'sha256',
-      notBeforeDate,
-      notAfterDate: new Date(now.getTime() + days * 10 * DAY_MS),
+      notBeforeDate: new Date(now.getTime() - HOUR_MS),
+      notAfterDate: new Date(now.getTime() + options.days * DAY_MS),
       extensions: [
         { name: 'basicConstraints', cA: true, critical: true },
         {
@@ -65,13 +76,29 @@ export async function generateCertificates(
       ],
     },
   );
+  return { cert: ca.cert, key: ca.private };
+}
+
+/**
+ * A serving certificate signed by `ca`. SANs cover the Service names (the API server verifies
+ * `<svc>.<ns>.svc`; CN is never used) and loopback. NotBefore is backdated an hour for clock skew
+ * between nodes.
+ */
+export async function issueLeaf(
+  ca: CertificateAuthority,
+  options: LeafOptions,
+): Promise<{ cert: string; key: string }> {
+  const service = options.service ?? 'meshwarden';
+  const namespace = options.namespace ?? 'meshwarden-system';
+  const now = options.now ?? new Date();
+  const caExpiry = new Date(new X509Certificate(ca.cert).validTo).getTime();
   const leaf = await generate([{ name: 'commonName', value: `${service}.${namespace}.svc` }], {
     keyType: 'ec',
     curve: 'P-256',
     algorithm: 'sha256',
-    notBeforeDate,
-    notAfterDate: new Date(now.getTime() + days * DAY_MS),
-    ca: { key: ca.private, cert: ca.cert },
+    notBeforeDate: new Date(now.getTime() - HOUR_MS),
+    notAfterDate: new Date(Math.min(now.getTime() + options.days * DAY_MS, caExpiry)),
+    ca: { key: ca.key, cert: ca.cert },
     extensions: [
       { name: 'basicConstraints', cA: false },
       { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
@@ -86,7 +113,32 @@ export async function generateCertificates(
       },
     ],
   });
-  return { caCert: ca.cert, caKey: ca.private, cert: leaf.cert, key: leaf.private };
+  return { cert: leaf.cert, key: leaf.private };
+}
+
+/**
+ * Generates a CA and a serving certificate signed by it (ECDSA P-256, SHA-256); with `ca`, only
+ * the serving certificate is new and the given CA signs it. The CA lives ten times as long as
+ * the serving certificate.
+ */
+export async function generateCertificates(
+  options: CertificateOptions & { readonly ca?: CertificateAuthority } = {},
+): Promise<CertificateBundle> {
+  const days = options.days ?? 365;
+  const ca =
+    options.ca ??
+    (await generateCa({
+      days: days * 10,
+      ...(options.service ? { service: options.service } : {}),
+      ...(options.now ? { now: options.now } : {}),
+    }));
+  const leaf = await issueLeaf(ca, {
+    days,
+    ...(options.service ? { service: options.service } : {}),
+    ...(options.namespace ? { namespace: options.namespace } : {}),
+    ...(options.now ? { now: options.now } : {}),
+  });
+  return { caCert: ca.cert, caKey: ca.key, cert: leaf.cert, key: leaf.key };
 }
 
 export interface CertificatePaths {

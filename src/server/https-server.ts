@@ -11,8 +11,12 @@ import type { Metrics } from './metrics.js';
 export interface HttpsOptions {
   readonly port: number;
   readonly host?: string;
-  readonly certFile: string;
-  readonly keyFile: string;
+  /**
+   * Certificate and key files, re-read when they change. Without them the server starts with an
+   * ephemeral pair, not ready, until `useKeyPair` puts a pair in use (self-managed certificates).
+   */
+  readonly certFile?: string;
+  readonly keyFile?: string;
   /** How often certificate files are checked for changes. */
   readonly certPollMs?: number;
 }
@@ -45,14 +49,21 @@ export async function startHttpsServer(
   const { logger, lifecycle, metrics } = deps;
   // Until the configured files exist (a Secret volume not yet synced, a certificate not yet
   // issued), serve an ephemeral pair so probes answer, and stay not ready.
-  let pair = await loadKeyPair(options.certFile, options.keyFile).catch(async (error: unknown) => {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    logger.warn(
-      { cert: options.certFile },
-      'certificate files not present yet; serving an ephemeral certificate and not ready',
-    );
-    return { ...(await ephemeralKeyPair()), ephemeral: true };
-  });
+  const { certFile, keyFile } = options;
+  let pair: LoadedKeyPair;
+  if (certFile === undefined || keyFile === undefined) {
+    logger.info('no certificate yet; serving an ephemeral certificate and not ready');
+    pair = { ...(await ephemeralKeyPair()), ephemeral: true };
+  } else {
+    pair = await loadKeyPair(certFile, keyFile).catch(async (error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      logger.warn(
+        { cert: certFile },
+        'certificate files not present yet; serving an ephemeral certificate and not ready',
+      );
+      return { ...(await ephemeralKeyPair()), ephemeral: true };
+    });
+  }
   const server = createServer(
     {
       cert: pair.cert,
@@ -83,14 +94,16 @@ export async function startHttpsServer(
     return true;
   };
 
-  let lastStamp = await fileStamp(options.certFile, options.keyFile);
+  let lastStamp =
+    certFile === undefined || keyFile === undefined ? '' : await fileStamp(certFile, keyFile);
   const reloadCertificates = async (): Promise<boolean> => {
-    const stamp = await fileStamp(options.certFile, options.keyFile);
+    if (certFile === undefined || keyFile === undefined) return false;
+    const stamp = await fileStamp(certFile, keyFile);
     if (stamp === lastStamp) return false;
     lastStamp = stamp;
     let next: LoadedKeyPair;
     try {
-      next = await loadKeyPair(options.certFile, options.keyFile);
+      next = await loadKeyPair(certFile, keyFile);
       // Building a context checks that the key matches the certificate before anything changes.
       createSecureContext({ cert: next.cert, key: next.key, minVersion: 'TLSv1.2' });
     } catch (error) {
@@ -110,10 +123,13 @@ export async function startHttpsServer(
     return install(next, 'memory');
   };
   // Polling rather than fs.watch: Secret volumes swap a symlink, which fs.watch misses on some kernels.
-  const poll = setInterval(() => {
-    void reloadCertificates();
-  }, options.certPollMs ?? 1000);
-  poll.unref();
+  const poll =
+    certFile === undefined
+      ? undefined
+      : setInterval(() => {
+          void reloadCertificates();
+        }, options.certPollMs ?? 1000);
+  poll?.unref();
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

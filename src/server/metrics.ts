@@ -13,6 +13,9 @@ export interface Metrics {
   readonly certificateReloads: Counter;
   readonly certificateNotAfter: Gauge;
   readonly detectedMesh: Gauge<'mesh'>;
+  readonly leader: Gauge;
+  readonly reconciles: Counter<'result'>;
+  readonly watchRestarts: Counter<'resource'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -80,6 +83,23 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: 'meshwarden_detected_mesh',
       help: '1 for the mesh in force for `mesh: auto`, 0 for the others.',
       labelNames: ['mesh'],
+      registers,
+    }),
+    leader: new Gauge({
+      name: 'meshwarden_leader',
+      help: '1 while this replica holds the leader lease (reconciles, manages certificates).',
+      registers,
+    }),
+    reconciles: new Counter({
+      name: 'meshwarden_reconcile_total',
+      help: 'TrafficSplit reconciliations, by result (applied, unchanged, blocked, failed, error).',
+      labelNames: ['result'],
+      registers,
+    }),
+    watchRestarts: new Counter({
+      name: 'meshwarden_watch_restarts_total',
+      help: 'Watches that stopped on an error and were restarted with backoff.',
+      labelNames: ['resource'],
       registers,
     }),
   };

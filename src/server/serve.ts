@@ -1,8 +1,10 @@
 import { readFile, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { ClusterView } from '../admission/cluster-view.js';
 import { AdmissionEngine } from '../admission/engine.js';
+import type { ClusterRuntime, ControllerTuning } from '../controller/runtime.js';
 import { DEFAULT_POLICY_SPEC } from '../policy/defaults.js';
 import { formatPolicyErrors, parsePolicyText } from '../policy/load.js';
 import { PolicyStore } from '../policy/store.js';
@@ -22,16 +24,39 @@ export interface ServeOptions {
   readonly keyFile?: string;
   readonly certDir?: string;
   readonly policyFile?: string;
+  /** Connect to the cluster of this kubeconfig file (out of cluster). */
   readonly kubeconfig?: string;
+  /** Connect with the pod's service account. */
+  readonly inCluster?: boolean;
   readonly installNamespace?: string;
+  /** The webhook Service name (certificate SANs, replica probes). Default `meshwarden`. */
+  readonly service?: string;
+  /** The kubernetes.io/tls Secret of self-managed certificates. Default `meshwarden-tls`. */
+  readonly tlsSecret?: string;
+  /** Default: self-managed with `inCluster`, external otherwise. */
+  readonly certMode?: CertMode;
+  /** Webhook configurations whose caBundle is managed (self-managed mode). */
+  readonly mutatingWebhook?: string;
+  readonly validatingWebhook?: string;
+  /** The coordination.k8s.io Lease of leader election. Default `meshwarden-leader`. */
+  readonly leaderLease?: string;
+  /** This replica's name (env POD_NAME); the leader identity. */
+  readonly podName?: string;
+  /** Controller timings and seams (tests). */
+  readonly controller?: ControllerTuning;
   /** Seconds to keep serving after SIGTERM before closing the listener. */
   readonly drainSeconds: number;
   readonly logger?: Logger;
   readonly onTimeout?: { mutate: 'allow' | 'deny'; validate: 'allow' | 'deny' };
 }
 
+export const CERT_MODES = ['self-managed', 'external'] as const;
+export type CertMode = (typeof CERT_MODES)[number];
+
 export interface RunningWebhook {
   readonly https: RunningServer;
+  /** Present when connected to a cluster. */
+  readonly runtime?: ClusterRuntime;
   readonly engine: AdmissionEngine;
   readonly policy: PolicyStore;
   readonly lifecycle: Lifecycle;
@@ -49,39 +74,72 @@ export async function startWebhook(options: ServeOptions): Promise<RunningWebhoo
     options.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info', base: { app: 'meshwarden' } });
   const metrics = createMetrics();
   const policyFile = options.policyFile;
-  const policy = new PolicyStore(
-    policyFile === undefined ? DEFAULT_POLICY_SPEC : await readPolicyFile(policyFile),
-  );
-  metrics.policyReloads.inc({ source: policyFile ?? 'embedded' });
+  const inCluster = options.inCluster === true;
+  if (inCluster && options.kubeconfig !== undefined)
+    throw new StartupError('--in-cluster and --kubeconfig exclude each other');
+  const clusterMode = inCluster || options.kubeconfig !== undefined;
+  const certMode = options.certMode ?? (inCluster ? 'self-managed' : 'external');
+  if (certMode === 'self-managed' && !clusterMode)
+    throw new StartupError(
+      '--cert-mode self-managed keeps certificates in a Secret: add --in-cluster or --kubeconfig',
+    );
+  const installNamespace = options.installNamespace ?? 'meshwarden-system';
+  const basePolicy =
+    policyFile === undefined ? DEFAULT_POLICY_SPEC : await readPolicyFile(policyFile);
+  // In a cluster, readiness waits for the first list of the policy ConfigMaps.
+  const policy = new PolicyStore(basePolicy, !clusterMode);
+  if (!clusterMode) metrics.policyReloads.inc({ source: policyFile ?? 'embedded' });
   const lifecycle = new Lifecycle(() => policy.loaded);
 
+  let runtime: ClusterRuntime | undefined;
   let cluster: ClusterView | undefined;
-  let stopCluster: (() => Promise<void>) | undefined;
-  if (options.kubeconfig !== undefined) {
-    const { startClusterRuntime } = await import('../controller/runtime.js');
-    const runtime = await startClusterRuntime({
-      kubeconfig: options.kubeconfig,
-      installNamespace: options.installNamespace ?? 'meshwarden-system',
-      policy,
-      metrics,
-      logger,
-    });
+  if (clusterMode) {
+    const { startClusterRuntime, ClusterConfigError } = await import('../controller/runtime.js');
+    try {
+      runtime = await startClusterRuntime({
+        ...(options.kubeconfig === undefined ? {} : { kubeconfig: options.kubeconfig }),
+        inCluster,
+        installNamespace,
+        policy,
+        basePolicy,
+        metrics,
+        logger,
+        identity: options.podName ?? `${hostname()}-${process.pid}`,
+        leaderLease: options.leaderLease ?? 'meshwarden-leader',
+        ...(certMode === 'self-managed'
+          ? {
+              certificates: {
+                secretName: options.tlsSecret ?? 'meshwarden-tls',
+                service: options.service ?? 'meshwarden',
+                ...(options.mutatingWebhook ? { mutatingWebhook: options.mutatingWebhook } : {}),
+                ...(options.validatingWebhook
+                  ? { validatingWebhook: options.validatingWebhook }
+                  : {}),
+              },
+            }
+          : {}),
+        ...(options.controller ? { tuning: options.controller } : {}),
+      });
+    } catch (error) {
+      if (error instanceof ClusterConfigError) throw new StartupError(error.message);
+      throw error;
+    }
     cluster = runtime.cluster;
-    stopCluster = () => runtime.stop();
   }
 
   const engine = new AdmissionEngine({
     rules: defaultRules(),
     policy,
     ...(cluster ? { cluster } : {}),
-    installNamespace: options.installNamespace ?? 'meshwarden-system',
+    installNamespace,
     logger,
     ...(options.onTimeout ? { onTimeout: options.onTimeout } : {}),
   });
 
   let certFile = options.certFile;
   let keyFile = options.keyFile;
-  if (certFile === undefined || keyFile === undefined) {
+  // Self-managed certificates arrive from the Secret; files are optional then.
+  if ((certFile === undefined || keyFile === undefined) && certMode === 'external') {
     const dir = options.certDir ?? 'certs';
     const { paths, generated } = await ensureDevCertificates(dir);
     if (generated)
@@ -95,15 +153,26 @@ export async function startWebhook(options: ServeOptions): Promise<RunningWebhoo
   try {
     https = await startHttpsServer(
       app,
-      { port: options.port, certFile, keyFile, ...(options.host ? { host: options.host } : {}) },
+      {
+        port: options.port,
+        ...(certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : {}),
+        ...(options.host ? { host: options.host } : {}),
+      },
       { logger, lifecycle, metrics },
     );
   } catch (error) {
+    await runtime?.stop();
     throw new StartupError(`cannot serve HTTPS: ${(error as Error).message}`, { cause: error });
   }
+  runtime?.attachServer(https);
 
+  // In a cluster the file is the base policy, under the install namespace's ConfigMap.
+  const applyFilePolicy = (spec: PolicySpec) =>
+    runtime ? runtime.setBasePolicy(spec) : policy.setCluster(spec);
   const stopPolicyWatch =
-    policyFile === undefined ? () => {} : watchPolicyFile(policyFile, policy, metrics, logger);
+    policyFile === undefined
+      ? () => {}
+      : watchPolicyFile(policyFile, applyFilePolicy, metrics, logger);
 
   let shuttingDown: Promise<void> | undefined;
   const shutdown = (drainSeconds = options.drainSeconds): Promise<void> => {
@@ -116,13 +185,22 @@ export async function startWebhook(options: ServeOptions): Promise<RunningWebhoo
       if (drainSeconds > 0) await new Promise((r) => setTimeout(r, drainSeconds * 1000));
       stopPolicyWatch();
       await https.close();
-      await stopCluster?.();
+      await runtime?.stop();
       logger.info('drained; no request in flight');
     })();
     return shuttingDown;
   };
 
-  return { https, engine, policy, lifecycle, metrics, logger, shutdown };
+  return {
+    https,
+    ...(runtime ? { runtime } : {}),
+    engine,
+    policy,
+    lifecycle,
+    metrics,
+    logger,
+    shutdown,
+  };
 }
 
 async function readPolicyFile(file: string): Promise<PolicySpec> {
@@ -143,7 +221,7 @@ async function readPolicyFile(file: string): Promise<PolicySpec> {
 /** Reloads the policy file when it changes; an invalid file leaves the last valid policy in force. */
 function watchPolicyFile(
   file: string,
-  store: PolicyStore,
+  apply: (spec: PolicySpec) => void,
   metrics: Metrics,
   logger: Logger,
 ): () => void {
@@ -167,7 +245,7 @@ function watchPolicyFile(
         );
         return;
       }
-      store.setCluster(result.policy.spec);
+      apply(result.policy.spec);
       metrics.policyReloads.inc({ source: file });
       logger.info({ file }, 'policy reloaded');
     })();
