@@ -120,6 +120,14 @@ export async function startClusterRuntime(options: ClusterRuntimeOptions): Promi
     { name: 'namespaces', apiVersion: 'v1', kind: 'Namespace', path: '/api/v1/namespaces' },
     { ...informer, logger: log },
   );
+  // Translation needs the root Service's ports (HTTPRoute, App Mesh, Gloo) and the
+  // HTTPRouteGroups that `spec.matches` names: both come from watch caches.
+  const services = new Informer(
+    client,
+    { name: 'services', apiVersion: 'v1', kind: 'Service', path: '/api/v1/services' },
+    { ...informer, logger: log },
+  );
+  let routeGroups: Informer | undefined;
   let canaries: Informer | undefined;
   const meshDetector = new MeshDetector({
     client,
@@ -139,7 +147,15 @@ export async function startClusterRuntime(options: ClusterRuntimeOptions): Promi
     discovery,
     policy,
     cluster,
-    translate: tuning.translate ?? translateTrafficSplit,
+    translate:
+      tuning.translate ??
+      ((split, mesh) => {
+        const namespace = split.metadata?.namespace;
+        return translateTrafficSplit(split, mesh, {
+          services: services.list(namespace),
+          routeGroups: routeGroups?.list(namespace) ?? [],
+        });
+      }),
     events,
     isLeader,
     metrics,
@@ -149,6 +165,8 @@ export async function startClusterRuntime(options: ClusterRuntimeOptions): Promi
     ...(tuning.retryBackoff ? { retryBackoff: tuning.retryBackoff } : {}),
   });
   namespaces.on('update', (ns) => reconciler.enqueueNamespace(ns.metadata?.name ?? ''));
+  // A Service's ports or a route group's matches change what its namespace's splits translate to.
+  services.on('change', (svc) => reconciler.enqueueNamespace(svc.metadata?.namespace ?? ''));
 
   const policyConfigMaps = new PolicyConfigMaps({
     client,
@@ -204,6 +222,29 @@ export async function startClusterRuntime(options: ClusterRuntimeOptions): Promi
   });
   metrics.leader.set(0);
 
+  /** Follows discovery: HTTPRouteGroups for TrafficSplit matches, in the preferred version. */
+  const syncRouteGroups = async () => {
+    const version = discovery.groups().get('specs.smi-spec.io')?.preferredVersion;
+    const apiVersion = version === undefined ? undefined : `specs.smi-spec.io/${version}`;
+    if (routeGroups && routeGroups.source.apiVersion === apiVersion) return;
+    await routeGroups?.stop();
+    routeGroups = undefined;
+    if (apiVersion === undefined) return;
+    if (!(await discovery.resolve(apiVersion, 'HTTPRouteGroup'))) return;
+    routeGroups = new Informer(
+      client,
+      {
+        name: `httproutegroups.${apiVersion}`,
+        apiVersion,
+        kind: 'HTTPRouteGroup',
+        path: collectionPath(apiVersion, 'httproutegroups'),
+      },
+      { ...informer, logger: log },
+    );
+    routeGroups.on('change', (g) => reconciler.enqueueNamespace(g.metadata?.namespace ?? ''));
+    routeGroups.start();
+  };
+
   /** Follows discovery: TrafficSplit versions, Canaries, target kinds; then mesh detection. */
   const syncCanaries = async () => {
     const group = discovery.groups().get('flagger.app');
@@ -236,6 +277,7 @@ export async function startClusterRuntime(options: ClusterRuntimeOptions): Promi
       if (changed) {
         await reconciler.syncWithDiscovery();
         await syncCanaries();
+        await syncRouteGroups();
       }
       const before = meshDetector.detectedMesh();
       const decision = await meshDetector.refresh();
@@ -252,6 +294,7 @@ export async function startClusterRuntime(options: ClusterRuntimeOptions): Promi
   resync.unref();
 
   namespaces.start();
+  services.start();
   policyConfigMaps.start();
   certificates?.start();
   await reconciler.start();
@@ -284,7 +327,13 @@ export async function startClusterRuntime(options: ClusterRuntimeOptions): Promi
       await certificates?.stop();
       await leader.stop();
       metrics.leader.set(0);
-      await Promise.all([namespaces.stop(), policyConfigMaps.stop(), canaries?.stop()]);
+      await Promise.all([
+        namespaces.stop(),
+        services.stop(),
+        policyConfigMaps.stop(),
+        canaries?.stop(),
+        routeGroups?.stop(),
+      ]);
     },
   };
 }

@@ -15,6 +15,7 @@ import { FakeApiServer } from '../helpers/fake-api-server.js';
 import {
   fakeTranslate,
   installFlaggerCrd,
+  installHttpRoute,
   installIstioVirtualService,
   installLinkerdSmiCrd,
   namespace,
@@ -110,7 +111,7 @@ describe('meshwarden serve --kubeconfig, two replicas against the fake API serve
   let fake: FakeApiServer;
   const replicas = new Map<string, RunningWebhook>();
 
-  const startReplica = async (name: string) => {
+  const startReplica = async (name: string, controller: ControllerTuning = tuning) => {
     const kubeconfig = await fake.writeKubeconfig(name);
     const flags = await serveFlags([
       '--kubeconfig',
@@ -131,7 +132,7 @@ describe('meshwarden serve --kubeconfig, two replicas against the fake API serve
     const { webhook } = await startServe(flags, {
       logger: silentLogger(),
       podName: name,
-      controller: tuning,
+      controller,
     });
     replicas.set(name, webhook);
     return webhook;
@@ -211,6 +212,43 @@ describe('meshwarden serve --kubeconfig, two replicas against the fake API serve
     );
     expect(applier?.token).toBe(leader);
     expect(fake.writes(follower)).toEqual([]);
+  });
+
+  it('translates with the real writers, reading the root Service port from the watch cache', async () => {
+    installHttpRoute(fake);
+    fake.upsert(namespace('shop', { 'meshwarden.io/mesh': 'linkerd' }));
+    fake.upsert({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web', namespace: 'shop' },
+      spec: { ports: [{ name: 'http', port: 9898 }], selector: { app: 'web' } },
+    });
+    await startReplica('replica-a', { ...tuning, translate: undefined });
+    await waitFor(() => leaderOf(), 'a leader');
+    fake.upsert(
+      trafficSplit('shop', 'web', [
+        { service: 'web-v1', weight: 3 },
+        { service: 'web-v2', weight: 1 },
+      ]),
+    );
+    const route = (await waitFor(
+      () => fake.object('gateway.networking.k8s.io/v1', 'HTTPRoute', 'shop', 'web'),
+      'the HTTPRoute',
+    )) as KubeObject & {
+      spec: {
+        parentRefs: { kind: string; port: number }[];
+        rules: { backendRefs: { name: string; weight: number }[] }[];
+      };
+    };
+    expect(route.spec.parentRefs[0]).toMatchObject({ kind: 'Service', port: 9898 });
+    expect(route.spec.rules[0]?.backendRefs.map((b) => [b.name, b.weight])).toEqual([
+      ['web-v1', 75],
+      ['web-v2', 25],
+    ]);
+    expect(route.metadata?.ownerReferences?.[0]).toMatchObject({
+      kind: 'TrafficSplit',
+      name: 'web',
+    });
   });
 
   it('reloads policy ConfigMaps on every replica without a restart', async () => {

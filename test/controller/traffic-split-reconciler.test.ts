@@ -319,37 +319,22 @@ describe('TrafficSplit reconciler', () => {
     expect(vs()).toBeUndefined();
   });
 
-  it('runs the real translation: objects when it is built, a TranslationFailed Event while it is a stub', async () => {
+  it('runs the real translation into the native object, owned by the split', async () => {
     await start(translateTrafficSplit);
     fake.upsert(
       split([
-        { service: 'web-v1', weight: 90 },
-        { service: 'web-v2', weight: 10 },
+        { service: 'web-v1', weight: 900 },
+        { service: 'web-v2', weight: 100 },
       ]),
     );
-    const outcome = translateTrafficSplit(
-      {
-        ...split([
-          { service: 'web-v1', weight: 90 },
-          { service: 'web-v2', weight: 10 },
-        ]),
-        metadata: { name: 'web', namespace: 'shop', uid: 'u' },
-      },
-      'istio',
-    );
-    if (outcome.ok) {
-      const object = await waitFor(() => vs(), 'the VirtualService from the real translation');
-      expect(object.metadata?.ownerReferences?.[0]?.kind).toBe('TrafficSplit');
-    } else {
-      // The stub: the reconciler must say so on the split and write nothing.
-      expect(outcome.error).toBe('translation is not built yet');
-      const [event] = await waitFor(() => {
-        const found = events('TranslationFailed');
-        return found.length > 0 && found;
-      }, 'a TranslationFailed Event');
-      expect(event?.message).toContain('translation is not built yet');
-      expect(vs()).toBeUndefined();
-    }
+    const object = await waitFor(() => vs(), 'the VirtualService from the real translation');
+    expect(object.metadata?.ownerReferences?.[0]).toMatchObject({
+      kind: 'TrafficSplit',
+      name: 'web',
+      controller: true,
+    });
+    expect(object.metadata?.labels?.['app.kubernetes.io/managed-by']).toBe('meshwarden');
+    expect(weights(vs())).toEqual([90, 10]);
   });
 });
 

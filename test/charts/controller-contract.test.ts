@@ -1,0 +1,149 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildProgram } from '../../src/cli/program.js';
+import type { ServeFlags } from '../../src/cli/serve-command.js';
+import { NAMESPACE, RELEASE, render, requireHelm, type KubeObject } from './helm.js';
+
+/**
+ * The seam between the chart and the code it runs: the container's arguments must mean what the
+ * chart intends to `meshwarden serve`, and RBAC must grant every call the controller makes
+ * (src/controller: watches, server-side apply, Events, the Lease, the certificate Secret).
+ */
+
+/** What `meshwarden serve` receives for these arguments, as commander parses them. */
+async function serveFlags(args: string[]): Promise<ServeFlags> {
+  const program = buildProgram();
+  let flags: ServeFlags | undefined;
+  program.commands
+    .find((c) => c.name() === 'serve')
+    ?.action((f: ServeFlags) => {
+      flags = f;
+    });
+  await program.parseAsync(['node', 'meshwarden', 'serve', ...args]);
+  if (!flags) throw new Error('serve did not run');
+  return flags;
+}
+
+function container(objects: KubeObject[]) {
+  const deployment = objects.find((o) => o.kind === 'Deployment');
+  return deployment?.spec.template.spec.containers[0] as { command?: string[]; args: string[] };
+}
+
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
+
+function grants(
+  objects: KubeObject[],
+  kind: 'ClusterRole' | 'Role',
+  group: string,
+  resource: string,
+  verb: string,
+): boolean {
+  return objects
+    .filter((o) => o.kind === kind && !o.metadata.annotations?.['helm.sh/hook'])
+    .flatMap((o) => (o.rules ?? []) as Rule[])
+    .some(
+      (r) =>
+        r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb),
+    );
+}
+
+beforeAll(() => requireHelm());
+
+describe('chart and controller agree', () => {
+  it('the default install runs serve in-cluster, self-managed, with the release names', async () => {
+    const { objects } = render();
+    const flags = await serveFlags(container(objects).args);
+    expect(flags).toMatchObject({
+      port: '8443',
+      cert: '/etc/meshwarden/tls/tls.crt',
+      key: '/etc/meshwarden/tls/tls.key',
+      inCluster: true,
+      installNamespace: NAMESPACE,
+      certMode: 'self-managed',
+      mutateOnTimeout: 'allow',
+      validateOnTimeout: 'deny',
+    });
+    const names = (kind: string) =>
+      objects.filter((o) => o.kind === kind).map((o) => o.metadata.name);
+    expect(names('MutatingWebhookConfiguration')).toContain(flags.mutatingWebhook);
+    expect(names('ValidatingWebhookConfiguration')).toContain(flags.validatingWebhook);
+    expect(names('Service')).toContain(flags.service);
+    expect(flags.leaderLease).toContain(RELEASE);
+  });
+
+  it('failure policies reach the engine as timeout answers', async () => {
+    const { objects } = render({
+      values: [
+        {
+          webhooks: {
+            mutating: { failurePolicy: 'Fail' },
+            validating: { failurePolicy: 'Ignore' },
+          },
+        },
+      ],
+    });
+    const flags = await serveFlags(container(objects).args);
+    expect(flags).toMatchObject({ mutateOnTimeout: 'deny', validateOnTimeout: 'allow' });
+  });
+
+  const CLUSTER_READS: [string, string][] = [
+    ['', 'namespaces'],
+    ['', 'services'],
+    ['', 'configmaps'],
+    ['apps', 'deployments'],
+    ['apiextensions.k8s.io', 'customresourcedefinitions'],
+    ['admissionregistration.k8s.io', 'mutatingwebhookconfigurations'],
+    ['admissionregistration.k8s.io', 'validatingwebhookconfigurations'],
+    ['split.smi-spec.io', 'trafficsplits'],
+    ['specs.smi-spec.io', 'httproutegroups'],
+    ['flagger.app', 'canaries'],
+  ];
+  it.each(CLUSTER_READS)('RBAC lets the watch caches list and watch %s/%s', (group, resource) => {
+    const { objects } = render();
+    for (const verb of ['list', 'watch'])
+      expect(
+        grants(objects, 'ClusterRole', group, resource, verb),
+        `${verb} ${group}/${resource}`,
+      ).toBe(true);
+  });
+
+  const WRITES: [string, string][] = [
+    ['networking.istio.io', 'virtualservices'],
+    ['gateway.networking.k8s.io', 'httproutes'],
+    ['consul.hashicorp.com', 'servicesplitters'],
+    ['appmesh.k8s.aws', 'virtualrouters'],
+    ['gateway.solo.io', 'virtualservices'],
+    ['gateway.solo.io', 'routetables'],
+  ];
+  it.each(WRITES)(
+    'RBAC lets the reconciler server-side apply and prune %s/%s',
+    (group, resource) => {
+      const { objects } = render();
+      for (const verb of ['list', 'watch', 'patch', 'delete'])
+        expect(grants(objects, 'ClusterRole', group, resource, verb), verb).toBe(true);
+    },
+  );
+
+  it('RBAC covers Events, the Lease, the certificate Secret and the endpoint probe in the release namespace', () => {
+    const { objects } = render();
+    expect(grants(objects, 'ClusterRole', '', 'events', 'create')).toBe(true);
+    for (const verb of ['create', 'get', 'update'])
+      expect(grants(objects, 'Role', 'coordination.k8s.io', 'leases', verb), verb).toBe(true);
+    for (const verb of ['create', 'get', 'list', 'watch', 'update'])
+      expect(grants(objects, 'Role', '', 'secrets', verb), verb).toBe(true);
+    expect(grants(objects, 'Role', 'discovery.k8s.io', 'endpointslices', 'list')).toBe(true);
+    expect(
+      grants(
+        objects,
+        'ClusterRole',
+        'admissionregistration.k8s.io',
+        'validatingwebhookconfigurations',
+        'patch',
+      ),
+    ).toBe(true);
+  });
+});
