@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildProgram } from '../../src/cli/program.js';
-import type { ServeFlags } from '../../src/cli/serve-command.js';
+import { parseServeFlags } from '../helpers/cli.js';
 import { NAMESPACE, RELEASE, render, requireHelm, type KubeObject } from './helm.js';
 
 /**
@@ -8,20 +7,6 @@ import { NAMESPACE, RELEASE, render, requireHelm, type KubeObject } from './helm
  * chart intends to `meshwarden serve`, and RBAC must grant every call the controller makes
  * (src/controller: watches, server-side apply, Events, the Lease, the certificate Secret).
  */
-
-/** What `meshwarden serve` receives for these arguments, as commander parses them. */
-async function serveFlags(args: string[]): Promise<ServeFlags> {
-  const program = buildProgram();
-  let flags: ServeFlags | undefined;
-  program.commands
-    .find((c) => c.name() === 'serve')
-    ?.action((f: ServeFlags) => {
-      flags = f;
-    });
-  await program.parseAsync(['node', 'meshwarden', 'serve', ...args]);
-  if (!flags) throw new Error('serve did not run');
-  return flags;
-}
 
 function container(objects: KubeObject[]) {
   const deployment = objects.find((o) => o.kind === 'Deployment');
@@ -56,7 +41,7 @@ beforeAll(() => requireHelm());
 describe('chart and controller agree', () => {
   it('the default install runs serve in-cluster, self-managed, with the release names', async () => {
     const { objects } = render();
-    const flags = await serveFlags(container(objects).args);
+    const flags = await parseServeFlags(container(objects).args);
     expect(flags).toMatchObject({
       port: '8443',
       cert: '/etc/meshwarden/tls/tls.crt',
@@ -86,7 +71,7 @@ describe('chart and controller agree', () => {
         },
       ],
     });
-    const flags = await serveFlags(container(objects).args);
+    const flags = await parseServeFlags(container(objects).args);
     expect(flags).toMatchObject({ mutateOnTimeout: 'deny', validateOnTimeout: 'allow' });
   });
 

@@ -1,3 +1,4 @@
+import { MESH_IDS } from '../../src/mesh/ids.js';
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -186,17 +187,7 @@ export const CI_PROFILES = readdirSync(join(CHART, 'ci'))
   .sort()
   .map((f) => `ci/${f}`);
 
-export const MESHES = [
-  'auto',
-  'istio',
-  'linkerd',
-  'consul',
-  'appmesh',
-  'kuma',
-  'osm',
-  'gloo',
-  'gateway-api',
-] as const;
+export const MESHES = ['auto', ...MESH_IDS] as const;
 
 /** Every profile the chart is checked with: defaults, the ci/ files, and each mesh in the policy. */
 export const PROFILES: readonly { readonly name: string; readonly options: RenderOptions }[] = [

@@ -6,8 +6,7 @@ import { request } from 'node:https';
 import { connect } from 'node:tls';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../src/admission/types.js';
-import { buildProgram } from '../../src/cli/program.js';
-import { startServe, type ServeFlags } from '../../src/cli/serve-command.js';
+import { startServe } from '../../src/cli/serve-command.js';
 import type { ControllerTuning } from '../../src/controller/runtime.js';
 import { generateCertificates, writeCertificates } from '../../src/server/certs.js';
 import type { RunningWebhook } from '../../src/server/serve.js';
@@ -24,6 +23,7 @@ import {
   trafficSplit,
   waitFor,
 } from '../helpers/cluster.js';
+import { parseServeFlags } from '../helpers/cli.js';
 import { makeReview } from '../helpers/reviews.js';
 
 const NS = 'meshwarden-system';
@@ -37,20 +37,6 @@ const tuning: ControllerTuning = {
   certificates: { caBundleGraceMs: 0 },
   translate: fakeTranslate,
 };
-
-/** The flags commander produces for `meshwarden serve ...`, defaults included. */
-async function serveFlags(args: string[]): Promise<ServeFlags> {
-  const program = buildProgram();
-  let flags: ServeFlags | undefined;
-  program.commands
-    .find((c) => c.name() === 'serve')
-    ?.action((f: ServeFlags) => {
-      flags = f;
-    });
-  await program.parseAsync(['node', 'meshwarden', 'serve', ...args]);
-  if (!flags) throw new Error('serve did not run');
-  return flags;
-}
 
 function get(port: number, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -113,7 +99,7 @@ describe('meshwarden serve --kubeconfig, two replicas against the fake API serve
 
   const startReplica = async (name: string, controller: ControllerTuning = tuning) => {
     const kubeconfig = await fake.writeKubeconfig(name);
-    const flags = await serveFlags([
+    const flags = await parseServeFlags([
       '--kubeconfig',
       kubeconfig,
       '--port',
@@ -402,7 +388,7 @@ describe('readiness in a cluster', () => {
     const dir = await mkdtemp(join(tmpdir(), 'meshwarden-certs-'));
     const paths = await writeCertificates(dir, await generateCertificates());
     fake.failNext((r) => r.path === '/api/v1/configmaps' && r.query.watch === undefined, 503, 1e6);
-    const flags = await serveFlags([
+    const flags = await parseServeFlags([
       '--kubeconfig',
       await fake.writeKubeconfig(),
       '--port',
@@ -434,7 +420,7 @@ describe('readiness in a cluster', () => {
 
 describe('meshwarden serve flags', () => {
   const usage = async (args: string[]) => {
-    const flags = await serveFlags(args);
+    const flags = await parseServeFlags(args);
     return startServe(flags, { logger: silentLogger() }).then(
       () => 'started',
       (e: unknown) => (e as Error).message,
@@ -461,7 +447,7 @@ describe('meshwarden serve flags', () => {
   });
 
   it('has the defaults the Helm chart relies on', async () => {
-    const flags = await serveFlags([]);
+    const flags = await parseServeFlags([]);
     expect(flags).toMatchObject({
       service: 'meshwarden',
       tlsSecret: 'meshwarden-tls',

@@ -1,3 +1,5 @@
+import { buildProgram } from '../../src/cli/program.js';
+import type { ServeFlags } from '../../src/cli/serve-command.js';
 import { spawnSync } from 'node:child_process';
 
 /** Runs the built `meshwarden` command line (dist/, compiled by the global test setup). */
@@ -12,4 +14,18 @@ export function runCli(
     timeout: 60_000,
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** The flags commander hands `meshwarden serve` for these arguments, defaults included. */
+export async function parseServeFlags(args: string[]): Promise<ServeFlags> {
+  const program = buildProgram();
+  let flags: ServeFlags | undefined;
+  program.commands
+    .find((c) => c.name() === 'serve')
+    ?.action((f: ServeFlags) => {
+      flags = f;
+    });
+  await program.parseAsync(['node', 'meshwarden', 'serve', ...args]);
+  if (!flags) throw new Error('serve did not run');
+  return flags;
 }
