@@ -155,7 +155,7 @@ describe('patchProblem', () => {
           const path = o.path.map((t) => t.replaceAll('~', '~0').replaceAll('/', '~1')).join('/');
           return o.op === 'remove'
             ? { op: 'remove' as const, path: `/${path}` }
-            : { op: o.op as 'add' | 'replace', path: `/${path}`, value: o.value };
+            : { op: o.op, path: `/${path}`, value: o.value };
         });
         // rfc6902 reads leading-zero indexes and `-` outside add loosely; keep to the strict subset.
         fc.pre(patch.every((p) => !/\/(0\d+)(\/|$)/.test(p.path)));
