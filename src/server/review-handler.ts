@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { decodeAdmissionReview } from '../admission/decode.js';
 import type { AdmissionEngine } from '../admission/engine.js';
-import type { Endpoint } from '../admission/types.js';
+import type { Endpoint, KubeObject } from '../admission/types.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Metrics } from './metrics.js';
 import { ruleBudgetMs } from './timeout.js';
@@ -52,6 +52,12 @@ export function tooLarge() {
   return statusBody(413, 'RequestEntityTooLarge', `body exceeds ${MAX_BODY_BYTES} bytes`);
 }
 
+/** The object's name for logs, when it is a string (the body may put anything there). */
+function nameOf(object: KubeObject | null): string | undefined {
+  const name = object?.metadata?.name;
+  return typeof name === 'string' ? name : undefined;
+}
+
 export type ReviewResponder = (
   endpoint: Endpoint,
   raw: Buffer | undefined,
@@ -75,6 +81,12 @@ export function createReviewResponder(deps: ReviewDependencies): ReviewResponder
     mutate: metrics.duration.labels({ endpoint: 'mutate' }),
     validate: metrics.duration.labels({ endpoint: 'validate' }),
   };
+  // A kind no rule handles is counted as `other`: label values come from the request, and a
+  // client sending endless made-up kinds must not grow the metrics without bound.
+  const kindLabel = (group: string, kind: string) =>
+    engine.handles('validate', group, kind) || engine.handles('mutate', group, kind)
+      ? kind
+      : 'other';
   const rejected = (endpoint: Endpoint, code: number) =>
     metrics.rejectedBodies.inc({ endpoint, code: String(code) });
 
@@ -113,7 +125,7 @@ export function createReviewResponder(deps: ReviewDependencies): ReviewResponder
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       metrics.requests.inc({
         endpoint,
-        kind: request.kind.kind,
+        kind: kindLabel(request.kind.group, request.kind.kind),
         operation: request.operation,
         decision: outcome.decision,
       });
@@ -126,7 +138,7 @@ export function createReviewResponder(deps: ReviewDependencies): ReviewResponder
           endpoint,
           kind: request.kind.kind,
           namespace: request.namespace,
-          name: request.name ?? request.object?.metadata?.name,
+          name: request.name ?? nameOf(request.object),
           operation: request.operation,
           dryRun: request.dryRun,
           decision: outcome.decision,
