@@ -1,7 +1,6 @@
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { mkdir, readFile, writeFile, access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { generate } from 'selfsigned';
 
 export interface CertificateBundle {
   readonly caCert: string;
@@ -45,6 +44,9 @@ export async function generateCertificates(
   const days = options.days ?? 365;
   const now = options.now ?? new Date();
   const notBeforeDate = new Date(now.getTime() - HOUR_MS);
+  // Loaded on first use: its dependency (node-forge) adds ~16 MB and start-up time to every
+  // process, and most never generate a certificate.
+  const { generate } = await import('selfsigned');
   const ca = await generate(
     [{ name: 'commonName', value: `${service}-ca-${randomBytes(4).toString('hex')}` }],
     {
