@@ -21,6 +21,8 @@ export interface ProfileLine {
 }
 
 export interface ProfileSummary {
+  /** Wall time the profile covers, in microseconds. */
+  readonly durationUs: number;
   readonly functions: ProfileLine[];
   /** Self time grouped by package or Node internal area. */
   readonly areas: { readonly area: string; readonly selfPercent: number }[];
@@ -61,6 +63,7 @@ export function summarizeProfile(file: string, top = 25): ProfileSummary {
   }
   const pct = (hits: number) => Math.round((hits / total) * 1000) / 10;
   return {
+    durationUs: profile.endTime - profile.startTime,
     functions: [...byFunction.values()]
       .sort((a, b) => b.hits - a.hits)
       .slice(0, top)

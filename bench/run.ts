@@ -458,17 +458,19 @@ async function profile() {
       'validate-trafficsplit-50',
     ].includes(w.name),
   );
+  let requests = 0;
   await withServer(
     flags.target === 'baseline' ? 'baseline' : 'meshwarden',
     async (server) => {
       for (const w of chosen) {
         log(`profiling ${w.name} for ${seconds} s`);
-        await throughput({
+        const r = await throughput({
           port: server.port,
           requests: [{ path: `/${w.endpoint}`, body: w.body }],
           connections,
           seconds,
         });
+        requests += r.total;
       }
     },
     ['--cpu-prof', '--cpu-prof-dir', dir],
@@ -476,11 +478,17 @@ async function profile() {
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error(`no profile written to ${dir}`);
   const summary = summarizeProfile(join(dir, file), 30);
+  // Per request: the profile's whole span (start-up included) spread over the requests served.
+  const perRequest = (percent: number) => fmt((percent / 100) * (summary.durationUs / requests), 1);
+  log(`\n${requests.toLocaleString('en-US')} requests; self time in % and in µs per request`);
   log(`\n## Self time by area (${join(dir, file)})`);
-  for (const a of summary.areas) log(`${lpad(fmt(a.selfPercent, 1), 6)}%  ${a.area}`);
-  log('\n## Self time by function');
+  for (const a of summary.areas)
+    log(`${lpad(fmt(a.selfPercent, 1), 6)}% ${lpad(perRequest(a.selfPercent), 7)} µs  ${a.area}`);
+  log('\n## Self time by function (inlined callees count in their caller)');
   for (const f of summary.functions)
-    log(`${lpad(fmt(f.selfPercent, 1), 6)}%  ${f.name}  ${f.where}`);
+    log(
+      `${lpad(fmt(f.selfPercent, 1), 6)}% ${lpad(perRequest(f.selfPercent), 7)} µs  ${f.name}  ${f.where}`,
+    );
 }
 
 try {
