@@ -8,6 +8,7 @@ import { KeepAliveClient } from './client.js';
 import { paced, sequential, throughput, type PacedResult, type ThroughputResult } from './load.js';
 import { startServer, type ServerProcess, type SpawnOptions, type Target } from './processes.js';
 import { summarizeProfile } from './profile.js';
+import { engineCosts } from './engine.js';
 import { median, round, slope } from './stats.js';
 import {
   deploymentOfSize,
@@ -46,7 +47,7 @@ if (flags.help) {
   --long N          long run of N requests
   --seconds N       measured seconds per workload and target (default 10)
   --connections N   autocannon keep-alive connections (default 8)
-  --only LIST       sections: main,paced,growth,long,startup,stall (comma-separated)
+  --only LIST       sections: main,paced,growth,stall,engine,long,startup (comma-separated)
   --profile         CPU-profile meshwarden under load instead (node --cpu-prof) and summarize
   --workloads LIST  workload names for the main table or --profile (default: the two Deployment workloads,
                     the 1 MB mutation and the 50-backend split)
@@ -62,7 +63,7 @@ const warmSeconds = quick ? 1 : 3;
 const connections = Number(flags.connections);
 const longAmount = Number(flags.long ?? (flags.full ? 1_000_000 : quick ? 30_000 : 200_000));
 const sections = new Set(
-  (flags.only ?? 'main,paced,growth,stall,long,startup').split(',').map((s) => s.trim()),
+  (flags.only ?? 'main,paced,growth,stall,engine,long,startup').split(',').map((s) => s.trim()),
 );
 
 const work = mkdtempSync(join(tmpdir(), 'meshwarden-bench-'));
@@ -376,6 +377,27 @@ async function stall() {
   return out;
 }
 
+async function engineSection() {
+  log('## Mutate path in the engine, in-process, with a stand-in sidecar-marker mutator');
+  const sizes = quick ? [6, 1024] : [6, 64, 1024, 4096];
+  const rows = await engineCosts(
+    sizes.map((k) => ({
+      label: k >= 1024 ? `${k / 1024} MB` : `${k} KB`,
+      body: reviewBody(deploymentReview(deploymentOfSize('reviews-engine', k * 1024))),
+    })),
+    quick,
+  );
+  log(
+    `${pad('Deployment', 12)}${lpad('review µs', 12)}${lpad('previous clone+diff+check µs', 30)}`,
+  );
+  for (const r of rows)
+    log(
+      `${pad(r.label, 12)}${lpad(fmt(r.engineUs, 1), 12)}${lpad(typeof r.previousUs === 'number' ? fmt(r.previousUs, 1) : r.previousUs, 30)}`,
+    );
+  log();
+  return rows;
+}
+
 async function longRun() {
   log(
     `## Long run: ${longAmount.toLocaleString('en-US')} requests (mixed small workloads), meshwarden RSS`,
@@ -504,6 +526,7 @@ try {
     if (sections.has('paced')) results.paced = await pacedTable();
     if (sections.has('growth')) results.growth = await growthTables();
     if (sections.has('stall')) results.stall = await stall();
+    if (sections.has('engine')) results.engine = await engineSection();
     if (sections.has('long')) results.longRun = await longRun();
     if (sections.has('startup')) results.startup = await startup();
     (results.machine as Record<string, unknown>).loadAverageAtEnd = loadavg().map((l) => round(l));
