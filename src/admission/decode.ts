@@ -29,7 +29,7 @@ export function decodeAdmissionReview(body: unknown): DecodeResult {
   const apiVersion = body.apiVersion;
   if (!(ADMISSION_API_VERSIONS as readonly unknown[]).includes(apiVersion)) {
     return fail(
-      `apiVersion must be one of ${ADMISSION_API_VERSIONS.join(', ')}; got ${JSON.stringify(apiVersion) ?? 'nothing'}`,
+      `apiVersion must be one of ${ADMISSION_API_VERSIONS.join(', ')}; got ${describe(apiVersion)}`,
     );
   }
   if (body.kind !== 'AdmissionReview') return fail('kind must be AdmissionReview');
@@ -84,6 +84,17 @@ export function decodeAdmissionReview(body: unknown): DecodeResult {
   const requestKind = readGvk(req.requestKind);
   if (requestKind) request.requestKind = requestKind;
   return { ok: true, review: { apiVersion: apiVersion as AdmissionApiVersion, request } };
+}
+
+/** A short description of a value for an error message, whatever its size or depth. */
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}…` : value);
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return `a${typeof value === 'object' ? 'n' : ''} ${typeof value}`;
 }
 
 function readGvk(value: unknown): GroupVersionKind | undefined {

@@ -1,4 +1,5 @@
 import type { PolicyStore } from '../policy/store.js';
+import { cloneJson } from '../util/json.js';
 import { staticClusterView, type ClusterView } from './cluster-view.js';
 import type { DecodedReview } from './decode.js';
 import { resolveMesh } from './mesh-resolution.js';
@@ -181,7 +182,7 @@ export class AdmissionEngine {
     if (mutators.length === 0) {
       return this.#respond(decoded, { allowed: true }, 'allowed', [], original, []);
     }
-    const draft = structuredClone(original);
+    const draft = cloneJson(original);
     const notes: Note[] = [];
     for (const mutator of mutators) {
       const produced = await mutator.mutate(draft, ctx);

@@ -1,29 +1,23 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { Logger } from 'pino';
-import { decodeAdmissionReview } from '../admission/decode.js';
-import type { AdmissionEngine } from '../admission/engine.js';
 import type { Endpoint } from '../admission/types.js';
-import type { Lifecycle } from './lifecycle.js';
-import type { Metrics } from './metrics.js';
-import { ruleBudgetMs } from './timeout.js';
+import {
+  createReviewListener,
+  createReviewResponder,
+  MAX_BODY_BYTES,
+  mediaType,
+  sendJson,
+  statusBody,
+  tooLarge,
+  unsupportedMediaType,
+  type ReviewDependencies,
+} from './review-handler.js';
 
-/**
- * The largest AdmissionReview the API server can send: two objects of up to 3 MiB (object and
- * oldObject) plus 1 MiB of envelope, as controller-runtime computes it.
- */
-export const MAX_BODY_BYTES = 7 * 1024 * 1024;
+export { MAX_BODY_BYTES } from './review-handler.js';
 
-export interface AppDependencies {
-  readonly engine: AdmissionEngine;
-  readonly metrics: Metrics;
-  readonly logger: Logger;
-  readonly lifecycle: Lifecycle;
-}
+export type AppDependencies = ReviewDependencies;
 
-/** A Kubernetes-style Status body for requests refused before review. */
-function statusBody(code: number, reason: string, message: string) {
-  return { apiVersion: 'v1', kind: 'Status', status: 'Failure', code, reason, message };
-}
+type Handle = (req: IncomingMessage, res: ServerResponse, callback?: NextFunction) => void;
 
 export function createApp(deps: AppDependencies): express.Express {
   const { metrics, logger, lifecycle } = deps;
@@ -46,10 +40,16 @@ export function createApp(deps: AppDependencies): express.Express {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
+  const respond = createReviewResponder(deps);
+  // Reviews the direct listener below leaves to express (compressed bodies, paths spelled
+  // differently) take this route, answered by the same responder.
   const rawBody = express.raw({ type: () => true, limit: MAX_BODY_BYTES });
   for (const endpoint of ['mutate', 'validate'] as const) {
     app.post(`/${endpoint}`, requireJson(endpoint, deps), rawBody, (req, res) => {
-      void handleReview(endpoint, req, res, deps);
+      lifecycle.requestStarted();
+      void respond(endpoint, bodyOf(req), req.query.timeout, res).finally(() =>
+        lifecycle.requestFinished(),
+      );
     });
   }
 
@@ -64,9 +64,7 @@ export function createApp(deps: AppDependencies): express.Express {
     const endpoint = req.path.slice(1);
     if (e.type === 'entity.too.large') {
       metrics.rejectedBodies.inc({ endpoint, code: '413' });
-      res
-        .status(413)
-        .json(statusBody(413, 'RequestEntityTooLarge', `body exceeds ${MAX_BODY_BYTES} bytes`));
+      res.status(413).json(tooLarge());
       return;
     }
     const status = e.status !== undefined && e.status >= 400 && e.status < 500 ? e.status : 500;
@@ -82,97 +80,32 @@ export function createApp(deps: AppDependencies): express.Express {
         ),
       );
   });
+
+  // POST /mutate and /validate skip express entirely (see createReviewListener). Placing the
+  // listener in front of express's own dispatch keeps one app for the server and for tests.
+  const direct = createReviewListener(deps, respond);
+  const viaExpress = (app as unknown as { handle: Handle }).handle.bind(app);
+  (app as unknown as { handle: Handle }).handle = (req, res, callback) => {
+    if (!direct(req, res)) viaExpress(req, res, callback);
+  };
   return app;
+}
+
+function bodyOf(req: Request): Buffer | undefined {
+  const raw: unknown = req.body;
+  return Buffer.isBuffer(raw) ? raw : undefined;
 }
 
 function requireJson(endpoint: Endpoint, deps: AppDependencies) {
   return (req: Request, res: Response, next: NextFunction) => {
-    const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+    const type = mediaType(req.headers['content-type']);
     if (type !== 'application/json') {
       deps.metrics.rejectedBodies.inc({ endpoint, code: '415' });
       // Unread bodies must still be drained before the connection can be reused.
       req.resume();
-      res
-        .status(415)
-        .json(
-          statusBody(
-            415,
-            'UnsupportedMediaType',
-            `Content-Type must be application/json; got ${type === '' ? 'none' : type}`,
-          ),
-        );
+      sendJson(res, 415, unsupportedMediaType(type));
       return;
     }
     next();
   };
-}
-
-async function handleReview(
-  endpoint: Endpoint,
-  req: Request,
-  res: Response,
-  deps: AppDependencies,
-): Promise<void> {
-  const { engine, metrics, logger, lifecycle } = deps;
-  const started = process.hrtime.bigint();
-  lifecycle.requestStarted();
-  metrics.inFlight.inc({ endpoint });
-  try {
-    if (lifecycle.draining) res.setHeader('Connection', 'close');
-    const raw: unknown = req.body;
-    let body: unknown;
-    try {
-      body = Buffer.isBuffer(raw) && raw.length > 0 ? JSON.parse(raw.toString('utf8')) : undefined;
-    } catch (error) {
-      metrics.rejectedBodies.inc({ endpoint, code: '400' });
-      res
-        .status(400)
-        .json(statusBody(400, 'BadRequest', `body is not valid JSON: ${(error as Error).message}`));
-      return;
-    }
-    const decoded = decodeAdmissionReview(body);
-    if (!decoded.ok) {
-      metrics.rejectedBodies.inc({ endpoint, code: '400' });
-      res
-        .status(400)
-        .json(statusBody(400, 'BadRequest', `not an AdmissionReview: ${decoded.message}`));
-      return;
-    }
-    const { request } = decoded.review;
-    const outcome = await engine.review(decoded.review, endpoint, {
-      timeoutMs: ruleBudgetMs(req.query.timeout),
-    });
-    res.status(200).json(outcome.review);
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    metrics.requests.inc({
-      endpoint,
-      kind: request.kind.kind,
-      operation: request.operation,
-      decision: outcome.decision,
-    });
-    metrics.duration.observe({ endpoint }, seconds);
-    for (const rule of Object.keys(outcome.review.response?.auditAnnotations ?? {}))
-      metrics.audits.inc({ rule });
-    logger.info(
-      {
-        uid: request.uid,
-        endpoint,
-        kind: request.kind.kind,
-        namespace: request.namespace,
-        name: request.name ?? request.object?.metadata?.name,
-        operation: request.operation,
-        dryRun: request.dryRun,
-        decision: outcome.decision,
-        ...(outcome.deniedBy === undefined ? {} : { rule: outcome.deniedBy }),
-        ms: Math.round(seconds * 1e5) / 100,
-      },
-      'review',
-    );
-  } catch (error) {
-    logger.error({ err: error }, 'review failed');
-    if (!res.headersSent) res.status(500).json(statusBody(500, 'InternalError', 'internal error'));
-  } finally {
-    metrics.inFlight.dec({ endpoint });
-    lifecycle.requestFinished();
-  }
 }

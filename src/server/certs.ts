@@ -1,7 +1,7 @@
+import type * as Selfsigned from 'selfsigned';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { mkdir, readFile, writeFile, access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { generate } from 'selfsigned';
 
 export interface CertificateBundle {
   readonly caCert: string;
@@ -56,6 +56,7 @@ export interface LeafOptions {
 export async function generateCa(options: CaOptions): Promise<CertificateAuthority> {
   const service = options.service ?? 'meshwarden';
   const now = options.now ?? new Date();
+  const { generate } = await loadSelfsigned();
   const ca = await generate(
     [{ name: 'commonName', value: `${service}-ca-${randomBytes(4).toString('hex')}` }],
     {
@@ -92,6 +93,7 @@ export async function issueLeaf(
   const namespace = options.namespace ?? 'meshwarden-system';
   const now = options.now ?? new Date();
   const caExpiry = new Date(new X509Certificate(ca.cert).validTo).getTime();
+  const { generate } = await loadSelfsigned();
   const leaf = await generate([{ name: 'commonName', value: `${service}.${namespace}.svc` }], {
     keyType: 'ec',
     curve: 'P-256',
@@ -214,4 +216,12 @@ export function parseKeyPair(
   }
   if (!key.includes('PRIVATE KEY')) throw new Error(`${keySource}: not a PEM private key`);
   return { cert, key, notAfter: new Date(x509.validTo), fingerprint: x509.fingerprint256 };
+}
+
+/**
+ * Loaded on first use: its dependency (node-forge) adds about 16 MB and start-up time to every
+ * process, and most processes never generate a certificate.
+ */
+function loadSelfsigned(): Promise<typeof Selfsigned> {
+  return import('selfsigned');
 }

@@ -1,13 +1,16 @@
 /** Margin kept for writing the response and the network: the answer must reach the API server. */
 const SAFETY_MS = 250;
 const DEFAULT_TIMEOUT_MS = 10_000;
+/** The API server allows webhook timeouts of 1 to 30 s; anything longer is not from it. */
+const MAX_TIMEOUT_MS = 30_000;
 
 /**
  * The time the rules may take, from the `?timeout=Ns` the API server appends (its remaining
  * deadline, rounded up to whole seconds). Without one, the API server default of 10 s applies.
  */
 export function ruleBudgetMs(timeoutParam: unknown): number {
-  const total = parseDuration(timeoutParam) ?? DEFAULT_TIMEOUT_MS;
+  // Clamped: a budget past setTimeout's 32-bit limit would fire at once and fail every review.
+  const total = Math.min(parseDuration(timeoutParam) ?? DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS);
   return Math.max(50, Math.min(total - SAFETY_MS, total * 0.8));
 }
 
