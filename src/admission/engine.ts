@@ -93,7 +93,7 @@ export class AdmissionEngine {
     return index.has(`${group}/${kind}`);
   }
 
-  async review(
+  review(
     decoded: DecodedReview,
     endpoint: Endpoint,
     options: ReviewOptions = {},
@@ -108,20 +108,17 @@ export class AdmissionEngine {
     );
     const timeoutMs = options.timeoutMs;
     if (timeoutMs === undefined) return run;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<ReviewOutcome>((resolve) => {
-      timer = setTimeout(
-        () => {
-          resolve(this.#timedOut(decoded, endpoint));
-        },
+    // One promise and one timer per review (Promise.race with a timeout promise cost ~2 µs more).
+    return new Promise<ReviewOutcome>((resolve) => {
+      const timer = setTimeout(
+        () => resolve(this.#timedOut(decoded, endpoint)),
         Math.max(0, timeoutMs),
       );
+      void run.then((outcome) => {
+        clearTimeout(timer);
+        resolve(outcome);
+      });
     });
-    try {
-      return await Promise.race([run, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   #context(request: AdmissionRequest): RuleContext {
@@ -170,7 +167,12 @@ export class AdmissionEngine {
     const { request } = decoded;
     const original = request.object;
     // No patch without an object: on DELETE and CONNECT the API server rejects any patch.
-    if (original === null || request.operation === 'DELETE' || request.operation === 'CONNECT') {
+    if (
+      original === null ||
+      request.operation === 'DELETE' ||
+      request.operation === 'CONNECT' ||
+      !this.handles('mutate', request.kind.group, request.kind.kind)
+    ) {
       return this.#respond(decoded, { allowed: true }, 'allowed', [], original, []);
     }
     const ctx = this.#context(request);
@@ -235,9 +237,13 @@ export class AdmissionEngine {
     const { request } = decoded;
     // DELETE carries no new object; the rules judge objects being written.
     const object = request.object;
+    // No rule for the kind: answer before taking a policy snapshot and resolving the mesh.
+    if (!object || !this.handles('validate', request.kind.group, request.kind.kind)) {
+      return this.#respond(decoded, { allowed: true }, 'allowed', [], object, []);
+    }
     const ctx = this.#context(request);
-    const validators = object ? this.#applicable(this.#validators, request, ctx) : [];
-    if (!object || validators.length === 0) {
+    const validators = this.#applicable(this.#validators, request, ctx);
+    if (validators.length === 0) {
       return this.#respond(decoded, { allowed: true }, 'allowed', [], object, []);
     }
     const warnings: string[] = [];
