@@ -1,7 +1,7 @@
 import type { PolicyStore } from '../policy/store.js';
-import { cloneJson } from '../util/json.js';
 import { staticClusterView, type ClusterView } from './cluster-view.js';
 import type { DecodedReview } from './decode.js';
+import { createDraft, finishDraft } from './draft.js';
 import { resolveMesh } from './mesh-resolution.js';
 import { diffAndVerify, encodePatch, type JsonPatch } from './patch.js';
 import type { KindRef, Mutator, Note, RuleContext, RuleSet, Validator, Violation } from './rule.js';
@@ -180,12 +180,14 @@ export class AdmissionEngine {
     if (mutators.length === 0) {
       return this.#respond(decoded, { allowed: true }, 'allowed', [], original, []);
     }
-    const draft = cloneJson(original);
+    // Copied as mutators read it; what they never touch stays shared with the original.
+    const draft = createDraft(original);
     const notes: Note[] = [];
     for (const mutator of mutators) {
       const produced = await mutator.mutate(draft, ctx);
       if (produced) notes.push(...produced);
     }
+    finishDraft(draft);
     const warnings: string[] = [];
     const audit: Record<string, string> = {};
     this.#collectNotes(request, notes, warnings, audit);
