@@ -13,7 +13,7 @@ import { median, round } from './stats.js';
  * structuredClone + applyPatch to verify). In-process, no HTTP: it shows what the HTTP table will
  * pay once the mutating rules are registered.
  */
-const standInMarker: Mutator = {
+export const standInMarker: Mutator = {
   name: 'stand-in-marker',
   kinds: [{ group: 'apps', kind: 'Deployment' }],
   operations: ['CREATE', 'UPDATE'],

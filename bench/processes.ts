@@ -4,7 +4,8 @@ import { createServer } from 'node:net';
 import { request } from 'node:https';
 import { join } from 'node:path';
 
-export type Target = 'meshwarden' | 'baseline';
+/** `stand-in`: meshwarden's server with a stand-in marker mutator added (see stand-in-server). */
+export type Target = 'meshwarden' | 'baseline' | 'stand-in';
 
 export interface ServerProcess {
   readonly target: Target;
@@ -101,7 +102,7 @@ export async function startServer(target: Target, options: SpawnOptions): Promis
           '0',
         ]
       : [
-          join(options.repoRoot, 'dist/bench/baseline-server.js'),
+          join(options.repoRoot, `dist/bench/${target}-server.js`),
           String(port),
           options.certFile,
           options.keyFile,

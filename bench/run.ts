@@ -32,6 +32,7 @@ const { values: flags } = parseArgs({
     long: { type: 'string' },
     seconds: { type: 'string' },
     connections: { type: 'string', default: '8' },
+    rounds: { type: 'string' },
     only: { type: 'string' },
     profile: { type: 'boolean', default: false },
     workloads: { type: 'string' },
@@ -47,11 +48,14 @@ if (flags.help) {
   --long N          long run of N requests
   --seconds N       measured seconds per workload and target (default 10)
   --connections N   autocannon keep-alive connections (default 8)
+  --rounds N        alternating baseline/meshwarden rounds for the two Deployment workloads
+                    the throughput target is about; the median ratio counts (default 3)
   --only LIST       sections: main,paced,growth,stall,engine,long,startup (comma-separated)
   --profile         CPU-profile meshwarden under load instead (node --cpu-prof) and summarize
   --workloads LIST  workload names for the main table or --profile (default: the two Deployment workloads,
                     the 1 MB mutation and the 50-backend split)
-  --target T        with --profile: meshwarden (default) or baseline
+  --target T        with --profile: meshwarden (default), baseline, or stand-in (meshwarden
+                    with a stand-in marker mutator registered)
 `);
   process.exit(0);
 }
@@ -61,6 +65,7 @@ const quick = flags.quick;
 const seconds = Number(flags.seconds ?? (quick ? 3 : 10));
 const warmSeconds = quick ? 1 : 3;
 const connections = Number(flags.connections);
+const rounds = Number(flags.rounds ?? (quick ? 1 : 3));
 const longAmount = Number(flags.long ?? (flags.full ? 1_000_000 : quick ? 30_000 : 200_000));
 const sections = new Set(
   (flags.only ?? 'main,paced,growth,stall,engine,long,startup').split(',').map((s) => s.trim()),
@@ -121,20 +126,26 @@ const results: Record<string, unknown> = {
     node: process.version,
     loadAverageAtStart: loadavg().map((l) => round(l)),
   },
-  options: { quick, seconds, warmSeconds, connections, longAmount },
+  options: { quick, seconds, warmSeconds, connections, rounds, longAmount },
 };
+
+type Measured = ThroughputResult & { peakRssMb: number; cpuUsPerRequest: number };
 
 interface MainRow {
   workload: string;
   description: string;
   bytes: number;
-  baseline: ThroughputResult & { peakRssMb: number; cpuUsPerRequest: number };
-  meshwarden: ThroughputResult & { peakRssMb: number; cpuUsPerRequest: number };
+  /** The round with the median throughput ratio (all rounds are in `rounds`). */
+  baseline: Measured;
+  meshwarden: Measured;
   throughputRatio: number;
   p99Ratio: number;
+  rounds: { baseline: Measured; meshwarden: Measured; standIn?: Measured; ratio: number }[];
+  /** meshwarden with a stand-in marker mutator (mutate workloads), in the median round. */
+  standIn?: Measured & { throughputRatio: number };
 }
 
-async function measureThroughput(target: Target, w: Workload) {
+async function measureThroughput(target: Target, w: Workload): Promise<Measured> {
   const { result, peakRssMb } = await withServer(target, async (server) => {
     await check(server.port, w);
     const requests = [{ path: `/${w.endpoint}`, body: w.body }];
@@ -146,6 +157,9 @@ async function measureThroughput(target: Target, w: Workload) {
   return { ...result, peakRssMb: round(peakRssMb, 1) };
 }
 
+/** The workloads the throughput target is about: measured over several alternating rounds. */
+const TARGET_WORKLOADS = ['validate-deployment', 'mutate-deployment'];
+
 async function mainTable(): Promise<MainRow[]> {
   log(`## Throughput: autocannon, ${connections} keep-alive connections, ${seconds} s per run`);
   log(
@@ -154,28 +168,61 @@ async function mainTable(): Promise<MainRow[]> {
   const rows: MainRow[] = [];
   const names = flags.workloads?.split(',');
   for (const w of workloads().filter((x) => !names || names.includes(x.name))) {
-    const baseline = await measureThroughput('baseline', w);
-    const meshwarden = await measureThroughput('meshwarden', w);
+    const n = TARGET_WORKLOADS.includes(w.name) ? rounds : 1;
+    const withStandIn = w.endpoint === 'mutate';
+    const runs: MainRow['rounds'] = [];
+    for (let i = 0; i < n; i++) {
+      const baseline = await measureThroughput('baseline', w);
+      const meshwarden = await measureThroughput('meshwarden', w);
+      const standIn = withStandIn ? await measureThroughput('stand-in', w) : undefined;
+      runs.push({
+        baseline,
+        meshwarden,
+        ...(standIn ? { standIn } : {}),
+        ratio: round(meshwarden.requestsPerSecond / baseline.requestsPerSecond, 3),
+      });
+    }
+    const median = [...runs].sort((a, b) => a.ratio - b.ratio)[Math.floor(runs.length / 2)]!;
+    const { baseline, meshwarden, standIn } = median;
     const row: MainRow = {
       workload: w.name,
       description: w.description,
       bytes: w.body.length,
       baseline,
       meshwarden,
-      throughputRatio: round(meshwarden.requestsPerSecond / baseline.requestsPerSecond, 3),
+      throughputRatio: median.ratio,
       p99Ratio: round(meshwarden.p99 / baseline.p99, 2),
+      rounds: runs,
+      ...(standIn
+        ? {
+            standIn: {
+              ...standIn,
+              throughputRatio: round(standIn.requestsPerSecond / baseline.requestsPerSecond, 3),
+            },
+          }
+        : {}),
     };
     rows.push(row);
-    for (const [target, r] of [
-      ['baseline', baseline],
-      ['meshwarden', meshwarden],
-    ] as const) {
+    const lines: [string, Measured, number | undefined][] = [
+      ['baseline', baseline, undefined],
+      ['meshwarden', meshwarden, row.throughputRatio],
+    ];
+    if (row.standIn) lines.push(['+ marker', row.standIn, row.standIn.throughputRatio]);
+    for (const [target, r, ratio] of lines) {
       const errors = r.errors + r.non2xx > 0 ? `  (${r.errors} errors, ${r.non2xx} non-2xx)` : '';
       log(
-        `${pad(target === 'baseline' ? `${w.name} (${kb(w.body)})` : '', 40)}${pad(target, 12)}${lpad(fmt(r.requestsPerSecond, 0), 9)}${lpad(fmt(r.p50), 8)}${lpad(fmt(r.p99), 8)}${lpad(fmt(r.max), 8)}${lpad(`${fmt(r.peakRssMb, 0)} MB`, 10)}${lpad(fmt(r.cpuUsPerRequest, 0), 12)}${lpad(target === 'meshwarden' ? `${fmt(row.throughputRatio * 100, 0)}%` : '', 9)}${errors}`,
+        `${pad(target === 'baseline' ? `${w.name} (${kb(w.body)})` : '', 40)}${pad(target, 12)}${lpad(fmt(r.requestsPerSecond, 0), 9)}${lpad(fmt(r.p50), 8)}${lpad(fmt(r.p99), 8)}${lpad(fmt(r.max), 8)}${lpad(`${fmt(r.peakRssMb, 0)} MB`, 10)}${lpad(fmt(r.cpuUsPerRequest, 0), 12)}${lpad(ratio === undefined ? '' : `${fmt(ratio * 100, 0)}%`, 9)}${errors}`,
       );
     }
+    if (n > 1)
+      log(
+        `${pad('', 40)}ratios over ${n} alternating rounds: ${runs.map((r) => `${fmt(r.ratio * 100, 0)}%`).join(', ')} (median shown)`,
+      );
   }
+  if (rows.some((r) => r.standIn))
+    log(
+      '+ marker: the same server with a stand-in sidecar-marker mutator registered (no mutating rule is yet)',
+    );
   log();
   return rows;
 }
@@ -482,7 +529,7 @@ async function profile() {
   );
   let requests = 0;
   await withServer(
-    flags.target === 'baseline' ? 'baseline' : 'meshwarden',
+    flags.target === 'baseline' || flags.target === 'stand-in' ? flags.target : 'meshwarden',
     async (server) => {
       for (const w of chosen) {
         log(`profiling ${w.name} for ${seconds} s`);
@@ -567,6 +614,13 @@ function targets(r: Record<string, unknown>): Target_[] {
         met: m.throughputRatio >= 0.7,
       });
   }
+  const marker = row('mutate-deployment')?.standIn;
+  if (marker)
+    out.push({
+      name: 'projection: mutate with a marker mutator ≥ 70%',
+      measured: `${fmt(marker.throughputRatio * 100, 0)}% (stand-in rule; none registered yet)`,
+      met: marker.throughputRatio >= 0.7,
+    });
   const pacedRows = r.paced as
     Record<string, { baseline: PacedResult; meshwarden: PacedResult }> | undefined;
   for (const [name, p] of Object.entries(pacedRows ?? {})) {

@@ -1,7 +1,7 @@
 import type { PolicyStore } from '../policy/store.js';
-import { cloneJson } from '../util/json.js';
 import { staticClusterView, type ClusterView } from './cluster-view.js';
 import type { DecodedReview } from './decode.js';
+import { createDraft, finishDraft } from './draft.js';
 import { resolveMesh } from './mesh-resolution.js';
 import { diffAndVerify, encodePatch, type JsonPatch, type PatchResult } from './patch.js';
 import type { KindRef, Mutator, Note, RuleContext, RuleSet, Validator, Violation } from './rule.js';
@@ -97,7 +97,7 @@ export class AdmissionEngine {
     return index.has(`${group}/${kind}`);
   }
 
-  async review(
+  review(
     decoded: DecodedReview,
     endpoint: Endpoint,
     options: ReviewOptions = {},
@@ -112,20 +112,17 @@ export class AdmissionEngine {
     );
     const timeoutMs = options.timeoutMs;
     if (timeoutMs === undefined) return run;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<ReviewOutcome>((resolve) => {
-      timer = setTimeout(
-        () => {
-          resolve(this.#timedOut(decoded, endpoint));
-        },
+    // One promise and one timer per review (Promise.race with a timeout promise cost ~2 µs more).
+    return new Promise<ReviewOutcome>((resolve) => {
+      const timer = setTimeout(
+        () => resolve(this.#timedOut(decoded, endpoint)),
         Math.max(0, timeoutMs),
       );
+      void run.then((outcome) => {
+        clearTimeout(timer);
+        resolve(outcome);
+      });
     });
-    try {
-      return await Promise.race([run, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   #context(request: AdmissionRequest): RuleContext {
@@ -174,7 +171,12 @@ export class AdmissionEngine {
     const { request } = decoded;
     const original = request.object;
     // No patch without an object: on DELETE and CONNECT the API server rejects any patch.
-    if (original === null || request.operation === 'DELETE' || request.operation === 'CONNECT') {
+    if (
+      original === null ||
+      request.operation === 'DELETE' ||
+      request.operation === 'CONNECT' ||
+      !this.handles('mutate', request.kind.group, request.kind.kind)
+    ) {
       return this.#respond(decoded, { allowed: true }, 'allowed', [], original, []);
     }
     const ctx = this.#context(request);
@@ -182,12 +184,14 @@ export class AdmissionEngine {
     if (mutators.length === 0) {
       return this.#respond(decoded, { allowed: true }, 'allowed', [], original, []);
     }
-    const draft = cloneJson(original);
+    // Copied as mutators read it; what they never touch stays shared with the original.
+    const draft = createDraft(original);
     const notes: Note[] = [];
     for (const mutator of mutators) {
       const produced = await mutator.mutate(draft, ctx);
       if (produced) notes.push(...produced);
     }
+    finishDraft(draft);
     const warnings: string[] = [];
     const audit: Record<string, string> = {};
     this.#collectNotes(request, notes, warnings, audit);
@@ -239,9 +243,13 @@ export class AdmissionEngine {
     const { request } = decoded;
     // DELETE carries no new object; the rules judge objects being written.
     const object = request.object;
+    // No rule for the kind: answer before taking a policy snapshot and resolving the mesh.
+    if (!object || !this.handles('validate', request.kind.group, request.kind.kind)) {
+      return this.#respond(decoded, { allowed: true }, 'allowed', [], object, []);
+    }
     const ctx = this.#context(request);
-    const validators = object ? this.#applicable(this.#validators, request, ctx) : [];
-    if (!object || validators.length === 0) {
+    const validators = this.#applicable(this.#validators, request, ctx);
+    if (validators.length === 0) {
       return this.#respond(decoded, { allowed: true }, 'allowed', [], object, []);
     }
     const warnings: string[] = [];

@@ -56,7 +56,11 @@ interface RuleBase {
 }
 
 export interface Mutator extends RuleBase {
-  /** Changes `draft` (a deep copy) in place. Must be idempotent. */
+  /**
+   * Changes `draft` in place: a copy of the object, made as it is read (nested objects are copied
+   * on first access; see admission/draft.ts), so changing it never touches the request. Must be
+   * idempotent.
+   */
   mutate(
     draft: KubeObject,
     ctx: RuleContext,

@@ -76,14 +76,13 @@ export interface RunningWebhook {
 export class StartupError extends Error {}
 
 export async function startWebhook(options: ServeOptions): Promise<RunningWebhook> {
-  // Asynchronous writes: under load, lines queue while one write is in flight and go out
-  // together (one write per line cost 10-20 µs of the event loop per review); when idle each
-  // line is written at once. pino flushes synchronously on exit.
+  // One write per log line cost 10-20 µs per review. Lines are gathered into 4 KB writes made
+  // off the event loop, and written at least every second; pino flushes synchronously on exit.
   const logger =
     options.logger ??
     pino(
       { level: process.env.LOG_LEVEL ?? 'info', base: { app: 'meshwarden' } },
-      pino.destination({ dest: 1, sync: false }),
+      pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 1000 }),
     );
   const metrics = createMetrics();
   const policyFile = options.policyFile;
