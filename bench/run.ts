@@ -343,7 +343,7 @@ async function growthTables() {
     'latency against object size (Deployment)',
     sizes.map((k) => {
       const body = reviewBody(deploymentReview(deploymentOfSize('reviews-sized', k * 1024)));
-      return { label: k >= 1024 ? `${k / 1024} MB` : `${k} KB`, body };
+      return { label: kb(body), body };
     }),
   );
   const counts = quick ? [2, 50, 200] : [2, 5, 10, 20, 50, 100, 200];

@@ -179,8 +179,29 @@ export function deployment(name: string, envCount = 10): Json {
   return object;
 }
 
-/** A Deployment whose AdmissionReview is about `bytes` long (padded with environment entries). */
+/** A Deployment as small as `kubectl create deployment` makes it: about 1 KB of review. */
+export function minimalDeployment(name: string): Json {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: 'shop', labels: { app: name } },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name, version: 'v1' } },
+        spec: { containers: [{ name, image: `example.com/${name}:1.0.0` }] },
+      },
+    },
+  };
+}
+
+/**
+ * A Deployment whose AdmissionReview is about `bytes` long (padded with environment entries);
+ * below the size of the full Deployment, the minimal one.
+ */
 export function deploymentOfSize(name: string, bytes: number): Json {
+  if (bytes < 2048) return minimalDeployment(name);
   const base = JSON.stringify(admissionReview(deploymentReviewArgs(deployment(name, 0)))).length;
   const perEnv =
     (JSON.stringify(deployment(name, 101)).length - JSON.stringify(deployment(name, 1)).length) /

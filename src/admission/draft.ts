@@ -17,8 +17,7 @@ type JsonObject = Record<string, unknown>;
 
 /**
  * Set while `finishDraft` runs (synchronously): an accessor then hands back its original instead
- * of copying it. (A WeakMap from drafts to originals cost more in garbage collection than the
- * copying it saved.)
+ * of copying it, so no map from drafts to originals is needed.
  */
 let finishing = false;
 
