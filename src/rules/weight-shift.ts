@@ -11,7 +11,7 @@ import type { PolicySpec } from '../policy/types.js';
 import { canaryAnalysis, flaggerManagement, flaggerStepLimit } from '../traffic/flagger.js';
 import { readWeightedRoutes, WEIGHTED_ROUTE_KINDS } from '../traffic/readers/index.js';
 import { compare, formatPercent, rational } from '../traffic/rational.js';
-import { sharesChanged } from '../traffic/compare.js';
+import { pairRoutes, sharesChanged } from '../traffic/compare.js';
 import {
   percentNumber,
   points,
@@ -50,13 +50,15 @@ export const weightShift: Validator = {
     const identity = `${current.source.kind} ${current.source.namespace}/${current.source.name}`;
     const notes: Note[] = [];
 
+    // Routes and backends are paired once; both the change check and the judgement use it.
+    const pairs = pairRoutes(oldSplits ?? [], current.splits);
     // Unchanged shares (a label edit, a resync) are never judged: only a change can be unsafe.
-    if (oldSplits && !sharesChanged(oldSplits, current.splits)) return NO_FINDINGS;
+    if (oldSplits && !sharesChanged(oldSplits, current.splits, pairs)) return NO_FINDINGS;
 
     const override = overrideFor(object, ctx, notes);
     if (override) return { violations: [], notes };
 
-    const routes = routeRises(oldSplits, current.splits);
+    const routes = routeRises(pairs);
     const flagger = flaggerManagement(object, request.userInfo.username);
     if (flagger) return judgeFlagger(identity, routes, flagger, ctx, notes);
 

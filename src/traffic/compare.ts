@@ -68,11 +68,10 @@ export function pairRoutes(
 export function sharesChanged(
   before: readonly WeightedSplit[],
   after: readonly WeightedSplit[],
+  /** `pairRoutes(before, after)`, when the caller has it already. */
+  pairs: readonly RouteShift[] = pairRoutes(before, after),
 ): boolean {
   const newKeys = new Set(after.map((s) => s.key));
   const dropped = before.some((s) => !newKeys.has(s.key) && sharesById(s) !== undefined);
-  return (
-    dropped ||
-    pairRoutes(before, after).some((r) => r.backends.some((b) => compare(b.before, b.after) !== 0))
-  );
+  return dropped || pairs.some((r) => r.backends.some((b) => compare(b.before, b.after) !== 0));
 }

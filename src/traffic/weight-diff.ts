@@ -1,6 +1,6 @@
-import { pairRoutes } from './compare.js';
-import type { WeightedSplit } from './model.js';
-import { compare, rational, sharesById, subtract, toPercent, type Rational } from './rational.js';
+import type { RouteShift } from './compare.js';
+import { totalWeight } from './model.js';
+import { compare, rational, subtract, toPercent, type Rational } from './rational.js';
 
 /** One backend's exact share before and after an edit, with its rise in percentage points. */
 export interface BackendRise {
@@ -28,25 +28,25 @@ export interface RouteRise {
 }
 
 /**
- * Every route of the new object with each backend's rise, on exact shares (routes paired by key,
- * backends by id: `pairRoutes`). Routes whose new weights are all zero carry no shares and are
- * left out; structural rules judge them. A backend new in a route starts from 0.
+ * Every route of the new object with each backend's rise, on exact shares, from routes already
+ * paired by key (backends by id) with `pairRoutes`. Routes whose new weights are all zero carry
+ * no shares and are left out; structural rules judge them. A backend new in a route starts from 0.
  */
-export function routeRises(
-  oldSplits: readonly WeightedSplit[] | undefined,
-  newSplits: readonly WeightedSplit[],
-): RouteRise[] {
+export function routeRises(pairs: readonly RouteShift[]): RouteRise[] {
   const out: RouteRise[] = [];
-  for (const route of pairRoutes(oldSplits ?? [], newSplits)) {
-    const after = sharesById(route.after);
-    if (!after) continue;
-    const before = route.before ? sharesById(route.before) : undefined;
+  for (const route of pairs) {
+    if (totalWeight(route.after) === 0n) continue;
+    const created = route.before === undefined || totalWeight(route.before) === 0n;
+    const shares = new Map<string, Rational>();
+    for (const b of route.backends) {
+      if (created ? b.inAfter : b.inBefore) shares.set(b.id, created ? b.after : b.before);
+    }
     out.push({
       key: route.key,
       label: route.label,
       path: route.after.path,
-      created: before === undefined,
-      incumbent: largest(before ?? after),
+      created,
+      incumbent: largest(shares),
       backends: route.backends.map((b) => ({
         id: b.id,
         name: b.name,
