@@ -1,15 +1,8 @@
 import type { KubeObject } from '../../admission/types.js';
 import { asArray, asRecord } from '../../util/objects.js';
-import type { LocatedError, SplitBackend, WeightedSplit } from '../model.js';
+import type { LocatedError, SplitBackend } from '../model.js';
 import { describe, wholeNumber } from '../numbers.js';
-import {
-  distinctNames,
-  RouteKeys,
-  routeLabel,
-  sourceOf,
-  type ReaderOptions,
-  type ReaderOutput,
-} from './common.js';
+import { RouteSplits, sourceOf, type ReaderOptions, type ReaderOutput } from './common.js';
 
 const ROUTE_TYPES = ['httpRoute', 'http2Route', 'grpcRoute', 'tcpRoute'] as const;
 
@@ -23,7 +16,8 @@ export function readAppMeshVirtualRouter(
 ): ReaderOutput {
   const source = sourceOf(object, options);
   const errors: LocatedError[] = [];
-  const splits: WeightedSplit[] = [];
+  const found = new RouteSplits(source);
+  const { splits } = found;
   const spec = asRecord(object.spec);
   const routes = spec?.routes;
   if (!spec || routes === undefined || routes === null) {
@@ -46,7 +40,6 @@ export function readAppMeshVirtualRouter(
       ],
     };
   }
-  const keys = new RouteKeys();
   list.forEach((item, i) => {
     const path = `spec.routes[${i}]`;
     const route = asRecord(item);
@@ -100,15 +93,7 @@ export function readAppMeshVirtualRouter(
     });
     if (broken || backends.length === 0) return;
     const name = typeof route.name === 'string' && route.name !== '' ? route.name : undefined;
-    splits.push({
-      key: keys.key('routes', i, name),
-      label: routeLabel(i, name),
-      path,
-      namespace: source.namespace,
-      rootService: source.name,
-      backends: distinctNames(backends),
-      source,
-    });
+    found.add({ list: 'routes', index: i, name, path, backends });
   });
   return { splits, errors };
 }

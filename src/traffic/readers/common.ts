@@ -1,5 +1,5 @@
 import type { KubeObject } from '../../admission/types.js';
-import type { LocatedError, SplitSource, WeightedSplit } from '../model.js';
+import type { LocatedError, SplitBackend, SplitSource, WeightedSplit } from '../model.js';
 
 /** What every reader returns: the splits it could read and what it could not. */
 export interface ReaderOutput {
@@ -40,14 +40,44 @@ export function sourceOf(object: KubeObject, options: ReaderOptions = {}): Split
   };
 }
 
+/** One weighted route as a reader found it, before it becomes a split. */
+export interface FoundRoute {
+  /** The list it is in (`http`, `rules`, `routes`), for its positional key. */
+  readonly list: string;
+  readonly index: number;
+  readonly name: string | undefined;
+  readonly path: string;
+  readonly backends: SplitBackend[];
+  /** Defaults to the object's own name. */
+  readonly rootService?: string;
+  /** For secondary lists in labels (`tcp route 0`). */
+  readonly qualifier?: string;
+}
+
 /**
- * Assigns each route its stable key: its name when it has one (a repeated name gets `#2`, `#3`
- * after the first), otherwise its position as `<list>[<index>]`.
+ * Collects the splits of one object. Each route gets its stable key: its name when it has one (a
+ * repeated name gets `#2`, `#3` after the first), otherwise its position as `<list>[<index>]`;
+ * and its backends get distinct display names.
  */
-export class RouteKeys {
+export class RouteSplits {
+  readonly splits: WeightedSplit[] = [];
   readonly #seen = new Map<string, number>();
 
-  key(list: string, index: number, name: string | undefined): string {
+  constructor(readonly source: SplitSource) {}
+
+  add(route: FoundRoute): void {
+    this.splits.push({
+      key: this.#key(route.list, route.index, route.name),
+      label: routeLabel(route.index, route.name, route.qualifier),
+      path: route.path,
+      namespace: this.source.namespace,
+      rootService: route.rootService ?? this.source.name,
+      backends: distinctNames(route.backends),
+      source: this.source,
+    });
+  }
+
+  #key(list: string, index: number, name: string | undefined): string {
     if (name === undefined || name === '') return `${list}[${index}]`;
     const count = (this.#seen.get(name) ?? 0) + 1;
     this.#seen.set(name, count);

@@ -1,15 +1,8 @@
 import type { KubeObject } from '../../admission/types.js';
 import { asArray, asRecord, asStringMap } from '../../util/objects.js';
-import type { LocatedError, SplitBackend, WeightedSplit } from '../model.js';
+import type { LocatedError, SplitBackend } from '../model.js';
 import { describe, wholeNumber } from '../numbers.js';
-import {
-  distinctNames,
-  RouteKeys,
-  routeLabel,
-  sourceOf,
-  type ReaderOptions,
-  type ReaderOutput,
-} from './common.js';
+import { RouteSplits, sourceOf, type ReaderOptions, type ReaderOutput } from './common.js';
 
 /** A `single` destination takes all of the route's traffic. */
 const SINGLE_DESTINATION_WEIGHT = 100n;
@@ -22,7 +15,8 @@ const SINGLE_DESTINATION_WEIGHT = 100n;
 export function readGlooRoutes(object: KubeObject, options: ReaderOptions = {}): ReaderOutput {
   const source = sourceOf(object, options);
   const errors: LocatedError[] = [];
-  const splits: WeightedSplit[] = [];
+  const found = new RouteSplits(source);
+  const { splits } = found;
   const spec = asRecord(object.spec);
   const isRouteTable = source.kind === 'RouteTable';
   const base = isRouteTable ? 'spec.routes' : 'spec.virtualHost.routes';
@@ -38,7 +32,6 @@ export function readGlooRoutes(object: KubeObject, options: ReaderOptions = {}):
       errors: [{ path: base, message: `is ${describe(routes)}: expected a list of routes` }],
     };
   }
-  const keys = new RouteKeys();
   list.forEach((item, i) => {
     const path = `${base}[${i}]`;
     const route = asRecord(item);
@@ -64,15 +57,7 @@ export function readGlooRoutes(object: KubeObject, options: ReaderOptions = {}):
       });
     }
     if (backends.length === 0) return;
-    splits.push({
-      key: keys.key('routes', i, name),
-      label: routeLabel(i, name),
-      path,
-      namespace: source.namespace,
-      rootService: source.name,
-      backends: distinctNames(backends),
-      source,
-    });
+    found.add({ list: 'routes', index: i, name, path, backends });
   });
   return { splits, errors };
 }

@@ -1,15 +1,8 @@
 import type { KubeObject } from '../../admission/types.js';
 import { asArray, asRecord } from '../../util/objects.js';
-import type { LocatedError, SplitBackend, WeightedSplit } from '../model.js';
+import type { LocatedError, SplitBackend } from '../model.js';
 import { describe, wholeNumber } from '../numbers.js';
-import {
-  distinctNames,
-  RouteKeys,
-  routeLabel,
-  sourceOf,
-  type ReaderOptions,
-  type ReaderOutput,
-} from './common.js';
+import { RouteSplits, sourceOf, type ReaderOptions, type ReaderOutput } from './common.js';
 
 /** Gateway API: a backendRef without weight counts 1. */
 const DEFAULT_WEIGHT = 1n;
@@ -21,7 +14,8 @@ const DEFAULT_WEIGHT = 1n;
 export function readHttpRoute(object: KubeObject, options: ReaderOptions = {}): ReaderOutput {
   const source = sourceOf(object, options);
   const errors: LocatedError[] = [];
-  const splits: WeightedSplit[] = [];
+  const found = new RouteSplits(source);
+  const { splits } = found;
   const spec = asRecord(object.spec);
   if (!spec) {
     return {
@@ -39,7 +33,6 @@ export function readHttpRoute(object: KubeObject, options: ReaderOptions = {}): 
       errors: [{ path: 'spec.rules', message: `is ${describe(rules)}: expected a list of rules` }],
     };
   }
-  const keys = new RouteKeys();
   list.forEach((item, i) => {
     const path = `spec.rules[${i}]`;
     const rule = asRecord(item);
@@ -96,15 +89,7 @@ export function readHttpRoute(object: KubeObject, options: ReaderOptions = {}): 
     });
     if (broken || backends.length === 0) return;
     const name = typeof rule.name === 'string' ? rule.name : undefined;
-    splits.push({
-      key: keys.key('rules', i, name),
-      label: routeLabel(i, name),
-      path,
-      namespace: source.namespace,
-      rootService: root,
-      backends: distinctNames(backends),
-      source,
-    });
+    found.add({ list: 'rules', index: i, name, path, backends, rootService: root });
   });
   return { splits, errors };
 }

@@ -1,15 +1,8 @@
 import type { KubeObject } from '../../admission/types.js';
 import { asArray, asRecord } from '../../util/objects.js';
-import type { LocatedError, SplitBackend, WeightedSplit } from '../model.js';
+import type { LocatedError, SplitBackend } from '../model.js';
 import { describe, wholeNumber } from '../numbers.js';
-import {
-  distinctNames,
-  RouteKeys,
-  routeLabel,
-  sourceOf,
-  type ReaderOptions,
-  type ReaderOutput,
-} from './common.js';
+import { RouteSplits, sourceOf, type ReaderOptions, type ReaderOutput } from './common.js';
 
 /** Istio reads a single destination as all of the route's traffic, whatever its weight says. */
 const SINGLE_DESTINATION_WEIGHT = 100n;
@@ -25,7 +18,8 @@ export function readIstioVirtualService(
 ): ReaderOutput {
   const source = sourceOf(object, options);
   const errors: LocatedError[] = [];
-  const splits: WeightedSplit[] = [];
+  const found = new RouteSplits(source);
+  const { splits } = found;
   const spec = asRecord(object.spec);
   if (!spec) {
     return {
@@ -37,7 +31,6 @@ export function readIstioVirtualService(
   }
   const hosts = asArray(spec.hosts)?.filter((h): h is string => typeof h === 'string') ?? [];
   const root = hosts.join(',');
-  const keys = new RouteKeys();
   for (const list of ['http', 'tcp', 'tls'] as const) {
     const routes = spec[list];
     if (routes === undefined || routes === null) continue;
@@ -60,14 +53,14 @@ export function readIstioVirtualService(
       const name = list === 'http' && typeof route.name === 'string' ? route.name : undefined;
       const backends = readDestinations(route.route, `${path}.route`, errors);
       if (backends.length === 0) return;
-      splits.push({
-        key: keys.key(list, i, name),
-        label: routeLabel(i, name, list === 'http' ? '' : list),
+      found.add({
+        list,
+        index: i,
+        name,
         path,
-        namespace: source.namespace,
-        rootService: root,
         backends,
-        source,
+        rootService: root,
+        qualifier: list === 'http' ? '' : list,
       });
     });
   }
@@ -122,5 +115,5 @@ function readDestinations(raw: unknown, path: string, errors: LocatedError[]): S
       path: at,
     });
   });
-  return broken ? [] : distinctNames(backends);
+  return broken ? [] : backends;
 }
