@@ -6,6 +6,7 @@ import { splitApiVersion } from './readers/common.js';
 import { readTrafficSplit } from './readers/trafficsplit.js';
 import { resolveMatches } from './route-groups.js';
 import { DEFAULT_CLUSTER_DOMAIN } from './service-name.js';
+import { badHeaderName } from './writers/common.js';
 import { WRITERS, type ServicePort } from './writers/index.js';
 
 /** The native routing objects for one TrafficSplit, or why there are none. */
@@ -52,6 +53,10 @@ export function translateTrafficSplit(
     const resolved = resolveMatches(model.matchRefs, model.namespace, options.routeGroups ?? []);
     if (resolved.errors.length > 0) return refuse(resolved.errors);
     matches = resolved.matches;
+    // Invalid in every mesh, so checked once here rather than by each writer.
+    const badHeader = badHeaderName(matches);
+    if (badHeader !== undefined)
+      return { ok: false, error: `header "${badHeader}" is not a valid HTTP header name` };
   }
   const ports = rootPorts(model.rootService, model.namespace, options);
   if (!ports.ok) return { ok: false, error: ports.error };

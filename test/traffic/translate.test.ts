@@ -380,6 +380,29 @@ describe('matches (v1alpha3 and v1alpha4)', () => {
     for (const mesh of ['istio', 'gateway-api', 'appmesh', 'gloo'] as const)
       for (const o of ok(split, mesh, options).objects) expect(crdProblems(o), mesh).toEqual([]);
   });
+
+  it('refuses a header name that is not a valid HTTP header, for every mesh, before writing', () => {
+    const split: KubeObject = {
+      ...rollout('v1alpha4'),
+      spec: {
+        ...(rollout('v1alpha4').spec as object),
+        matches: [{ kind: 'HTTPRouteGroup', name: 'bad' }],
+      },
+    };
+    const group: KubeObject = {
+      apiVersion: 'specs.smi-spec.io/v1alpha4',
+      kind: 'HTTPRouteGroup',
+      metadata: { name: 'bad', namespace: 'shop' },
+      spec: { matches: [{ name: 'spaces', headers: [{ 'X Beta': 'yes' }] }] },
+    };
+    for (const mesh of MESH_IDS) {
+      const result = translateTrafficSplit(split, mesh, { ...withService, routeGroups: [group] });
+      expect(result, mesh).toEqual({
+        ok: false,
+        error: 'header "x beta" is not a valid HTTP header name',
+      });
+    }
+  });
 });
 
 describe('rounding', () => {

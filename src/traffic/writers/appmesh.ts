@@ -2,7 +2,6 @@ import type { KubeObject } from '../../admission/types.js';
 import type { HttpMatch } from '../model.js';
 import { toPercent } from '../normalize.js';
 import {
-  badHeaderName,
   metadata,
   perMethod,
   portsUnknown,
@@ -106,8 +105,6 @@ function appMeshMatch(match: HttpMatch, method: string | undefined): Record<stri
 }
 
 function matchProblem(matches: readonly HttpMatch[]): string | undefined {
-  const badHeader = badHeaderName(matches);
-  if (badHeader !== undefined) return `header "${badHeader}" is not a valid HTTP header name`;
   if (matches.length + 1 > FALLBACK_PRIORITY)
     return `too many matches for App Mesh route priorities`;
   for (const m of matches) {

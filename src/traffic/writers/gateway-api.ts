@@ -2,7 +2,6 @@ import type { KubeObject } from '../../admission/types.js';
 import type { HttpMatch } from '../model.js';
 import { toPercent } from '../normalize.js';
 import {
-  badHeaderName,
   metadata,
   perMethod,
   perPortName,
@@ -35,9 +34,6 @@ export const gatewayApiWriter: Writer = {
         error: `an HTTPRoute rule takes at most ${MAX_BACKEND_REFS} backendRefs; this split has ${split.backends.length} backends`,
       };
     }
-    const badHeader = badHeaderName(input.matches ?? []);
-    if (badHeader !== undefined)
-      return { ok: false, error: `header "${badHeader}" is not a valid HTTP header name` };
     const crowded = input.matches?.find((m) => Object.keys(m.headers ?? {}).length > MAX_HEADERS);
     if (crowded) {
       return {

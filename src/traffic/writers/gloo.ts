@@ -2,7 +2,6 @@ import type { KubeObject } from '../../admission/types.js';
 import type { HttpMatch } from '../model.js';
 import { toPercent } from '../normalize.js';
 import {
-  badHeaderName,
   metadata,
   perPortName,
   portsUnknown,
@@ -24,9 +23,6 @@ export const glooWriter: Writer = {
   write(input) {
     const { split, ports } = input;
     if (!ports || ports.length === 0) return portsUnknown(input, PRODUCES);
-    const badHeader = badHeaderName(input.matches ?? []);
-    if (badHeader !== undefined)
-      return { ok: false, error: `header "${badHeader}" is not a valid HTTP header name` };
     const normalized = toPercent(split.backends.map((b) => b.weight));
     const objects: KubeObject[] = ports.map((port) => {
       const kube = (name: string) => ({

@@ -2,13 +2,7 @@ import type { KubeObject } from '../../admission/types.js';
 import type { HttpMatch } from '../model.js';
 import { toPercent } from '../normalize.js';
 import { serviceFqdn } from '../service-name.js';
-import {
-  badHeaderName,
-  metadata,
-  roundingWarnings,
-  wholePathRegex,
-  type Writer,
-} from './common.js';
+import { metadata, roundingWarnings, wholePathRegex, type Writer } from './common.js';
 
 const PRODUCES = 'networking.istio.io/v1 VirtualService';
 
@@ -22,9 +16,6 @@ export const istioWriter: Writer = {
   produces: PRODUCES,
   write(input) {
     const { split, clusterDomain } = input;
-    const badHeader = badHeaderName(input.matches ?? []);
-    if (badHeader !== undefined)
-      return { ok: false, error: `header "${badHeader}" is not a valid HTTP header name` };
     const fqdn = (service: string) => serviceFqdn(service, split.namespace, clusterDomain);
     const normalized = toPercent(split.backends.map((b) => b.weight));
     const route = split.backends.map((b, i) => ({
