@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { ClusterView } from '../admission/cluster-view.js';
+import type { KubeObject } from '../admission/types.js';
 import type { PolicyStore } from '../policy/store.js';
 import type { PolicySpec } from '../policy/types.js';
 import type { Metrics } from '../server/metrics.js';
@@ -127,8 +128,6 @@ export async function startClusterRuntime(options: ClusterRuntimeOptions): Promi
     { name: 'services', apiVersion: 'v1', kind: 'Service', path: '/api/v1/services' },
     { ...informer, logger: log },
   );
-  let routeGroups: Informer | undefined;
-  let canaries: Informer | undefined;
   const meshDetector = new MeshDetector({
     client,
     discovery,
@@ -139,7 +138,7 @@ export async function startClusterRuntime(options: ClusterRuntimeOptions): Promi
   const cluster: ClusterView = {
     namespaceLabels: (ns) => namespaces.get(ns)?.metadata?.labels,
     detectedMesh: () => meshDetector.detectedMesh(),
-    canary: (ns, name) => canaries?.get(name, ns),
+    canary: (ns, name) => canaryCache.current()?.get(name, ns),
   };
 
   const reconciler = new TrafficSplitReconciler({
@@ -153,7 +152,7 @@ export async function startClusterRuntime(options: ClusterRuntimeOptions): Promi
         const namespace = split.metadata?.namespace;
         return translateTrafficSplit(split, mesh, {
           services: services.list(namespace),
-          routeGroups: routeGroups?.list(namespace) ?? [],
+          routeGroups: routeGroupCache.current()?.list(namespace) ?? [],
         });
       }),
     events,
@@ -222,51 +221,51 @@ export async function startClusterRuntime(options: ClusterRuntimeOptions): Promi
   });
   metrics.leader.set(0);
 
-  /** Follows discovery: HTTPRouteGroups for TrafficSplit matches, in the preferred version. */
-  const syncRouteGroups = async () => {
-    const version = discovery.groups().get('specs.smi-spec.io')?.preferredVersion;
-    const apiVersion = version === undefined ? undefined : `specs.smi-spec.io/${version}`;
-    if (routeGroups && routeGroups.source.apiVersion === apiVersion) return;
-    await routeGroups?.stop();
-    routeGroups = undefined;
-    if (apiVersion === undefined) return;
-    if (!(await discovery.resolve(apiVersion, 'HTTPRouteGroup'))) return;
-    routeGroups = new Informer(
-      client,
-      {
-        name: `httproutegroups.${apiVersion}`,
-        apiVersion,
-        kind: 'HTTPRouteGroup',
-        path: collectionPath(apiVersion, 'httproutegroups'),
+  /**
+   * A cache of one kind in the preferred version its group serves, following discovery: started
+   * when the group appears, restarted when the preferred version changes, stopped when it goes.
+   */
+  const followPreferredVersion = (
+    group: string,
+    kind: string,
+    resource: string,
+    onChange?: (object: KubeObject) => void,
+  ) => {
+    let cache: Informer | undefined;
+    return {
+      current: () => cache,
+      async sync() {
+        const version = discovery.groups().get(group)?.preferredVersion;
+        const apiVersion = version === undefined ? undefined : `${group}/${version}`;
+        if (cache && cache.source.apiVersion === apiVersion) return;
+        await cache?.stop();
+        cache = undefined;
+        if (apiVersion === undefined || !(await discovery.resolve(apiVersion, kind))) return;
+        cache = new Informer(
+          client,
+          {
+            name: `${resource}.${apiVersion}`,
+            apiVersion,
+            kind,
+            path: collectionPath(apiVersion, resource),
+          },
+          { ...informer, logger: log },
+        );
+        if (onChange) cache.on('change', onChange);
+        cache.start();
       },
-      { ...informer, logger: log },
-    );
-    routeGroups.on('change', (g) => reconciler.enqueueNamespace(g.metadata?.namespace ?? ''));
-    routeGroups.start();
+      stop: () => cache?.stop(),
+    };
   };
+  // Flagger Canaries for the weight-shift guard; HTTPRouteGroups for TrafficSplit matches.
+  const canaryCache = followPreferredVersion('flagger.app', 'Canary', 'canaries');
+  const routeGroupCache = followPreferredVersion(
+    'specs.smi-spec.io',
+    'HTTPRouteGroup',
+    'httproutegroups',
+    (g) => reconciler.enqueueNamespace(g.metadata?.namespace ?? ''),
+  );
 
-  /** Follows discovery: TrafficSplit versions, Canaries, target kinds; then mesh detection. */
-  const syncCanaries = async () => {
-    const group = discovery.groups().get('flagger.app');
-    const version = group?.preferredVersion;
-    const apiVersion = version === undefined ? undefined : `flagger.app/${version}`;
-    if (canaries && canaries.source.apiVersion === apiVersion) return;
-    await canaries?.stop();
-    canaries = undefined;
-    if (apiVersion === undefined) return;
-    if (!(await discovery.resolve(apiVersion, 'Canary'))) return;
-    canaries = new Informer(
-      client,
-      {
-        name: `canaries.${apiVersion}`,
-        apiVersion,
-        kind: 'Canary',
-        path: collectionPath(apiVersion, 'canaries'),
-      },
-      { ...informer, logger: log },
-    );
-    canaries.start();
-  };
   let stopped = false;
   let refreshTimer: NodeJS.Timeout | undefined;
   const refreshMs = tuning.discoveryRefreshMs ?? 60_000;
@@ -276,8 +275,8 @@ export async function startClusterRuntime(options: ClusterRuntimeOptions): Promi
       const changed = await discovery.refresh();
       if (changed) {
         await reconciler.syncWithDiscovery();
-        await syncCanaries();
-        await syncRouteGroups();
+        await canaryCache.sync();
+        await routeGroupCache.sync();
       }
       const before = meshDetector.detectedMesh();
       const decision = await meshDetector.refresh();
@@ -331,8 +330,8 @@ export async function startClusterRuntime(options: ClusterRuntimeOptions): Promi
         namespaces.stop(),
         services.stop(),
         policyConfigMaps.stop(),
-        canaries?.stop(),
-        routeGroups?.stop(),
+        canaryCache.stop(),
+        routeGroupCache.stop(),
       ]);
     },
   };

@@ -17,6 +17,7 @@ import {
   installHttpRoute,
   installIstioVirtualService,
   installLinkerdSmiCrd,
+  installSmiSdkCrd,
   namespace,
   policyConfigMap,
   silentLogger,
@@ -235,6 +236,49 @@ describe('meshwarden serve --kubeconfig, two replicas against the fake API serve
       kind: 'TrafficSplit',
       name: 'web',
     });
+  });
+
+  it('translates spec.matches from HTTPRouteGroups in its watch cache', async () => {
+    // TrafficSplit matches exist from v1alpha3 on: serve smi-sdk-go's v1alpha4 CRD instead.
+    installSmiSdkCrd(fake);
+    fake.defineResource({
+      group: 'specs.smi-spec.io',
+      versions: ['v1alpha4'],
+      resource: 'httproutegroups',
+      kind: 'HTTPRouteGroup',
+      namespaced: true,
+    });
+    fake.upsert({
+      apiVersion: 'specs.smi-spec.io/v1alpha4',
+      kind: 'HTTPRouteGroup',
+      metadata: { name: 'beta-users', namespace: 'shop' },
+      spec: { matches: [{ name: 'beta', headers: [{ 'x-beta': 'yes' }] }] },
+    });
+    await startReplica('replica-a', { ...tuning, translate: undefined });
+    await waitFor(() => leaderOf(), 'a leader');
+    fake.upsert({
+      ...trafficSplit('shop', 'web', [
+        { service: 'web-v1', weight: 0 },
+        { service: 'web-v2', weight: 100 },
+      ]),
+      apiVersion: 'split.smi-spec.io/v1alpha4',
+      spec: {
+        service: 'web',
+        backends: [
+          { service: 'web-v1', weight: 0 },
+          { service: 'web-v2', weight: 100 },
+        ],
+        matches: [{ kind: 'HTTPRouteGroup', name: 'beta-users' }],
+      },
+    });
+    const object = (await waitFor(() => vs('web'), 'the VirtualService')) as KubeObject & {
+      spec: {
+        http: { match?: { headers?: Record<string, unknown> }[]; route: { weight?: number }[] }[];
+      };
+    };
+    expect(object.spec.http).toHaveLength(2);
+    expect(object.spec.http[0]?.match?.[0]?.headers).toEqual({ 'x-beta': { regex: 'yes' } });
+    expect(object.spec.http[0]?.route.map((r) => r.weight)).toEqual([0, 100]);
   });
 
   it('reloads policy ConfigMaps on every replica without a restart', async () => {
