@@ -84,9 +84,11 @@ describe('TLS', () => {
     ])
       expect(checkServerIdentity(name, peer), name).toBeUndefined();
     expect(checkServerIdentity('other.meshwarden-system.svc', peer)).toBeInstanceOf(Error);
-    // The leaf is signed by the CA in ca.crt (not self-signed).
+    // The leaf is signed by the CA in ca.crt (not self-signed), and carries the loopback IPs.
     const leaf = new X509Certificate(peer.raw);
     expect(leaf.verify(new X509Certificate(ca).publicKey)).toBe(true);
+    expect(leaf.checkIP('127.0.0.1')).toBe('127.0.0.1');
+    expect(leaf.checkIP('::1')).toBe('::1');
   });
 
   it('fails verification under a name the certificate does not carry', async () => {
