@@ -1,3 +1,4 @@
+import { splitApiVersion } from '../util/api-version.js';
 import { randomUUID } from 'node:crypto';
 import { staticClusterView, type StaticClusterFacts } from '../admission/cluster-view.js';
 import {
@@ -132,13 +133,6 @@ export class OfflineReviewer {
       dryRun: false,
     };
   }
-}
-
-export function splitApiVersion(apiVersion: string): { group: string; version: string } {
-  const slash = apiVersion.indexOf('/');
-  return slash === -1
-    ? { group: '', version: apiVersion }
-    : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
 }
 
 /** group/kind/namespace/name: how `--old` objects are matched to new ones. */

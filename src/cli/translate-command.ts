@@ -1,7 +1,7 @@
 import { stringify } from 'yaml';
 import type { KubeObject } from '../admission/types.js';
 import { isMeshId, MESH_IDS } from '../mesh/ids.js';
-import { splitApiVersion } from '../traffic/readers/common.js';
+import { splitApiVersion } from '../util/api-version.js';
 import { TRAFFIC_SPLIT_GROUP } from '../traffic/readers/trafficsplit.js';
 import { isHttpRouteGroup } from '../traffic/route-groups.js';
 import { translateTrafficSplit } from '../traffic/translate.js';

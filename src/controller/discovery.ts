@@ -1,3 +1,4 @@
+import { splitApiVersion } from '../util/api-version.js';
 import { isRecord } from '../util/objects.js';
 import type { KubeClient } from './kube-client.js';
 
@@ -142,11 +143,4 @@ export class Discovery {
 
 export function groupVersion(group: string, version: string): string {
   return group === '' ? version : `${group}/${version}`;
-}
-
-export function splitApiVersion(apiVersion: string): { group: string; version: string } {
-  const slash = apiVersion.indexOf('/');
-  return slash === -1
-    ? { group: '', version: apiVersion }
-    : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
 }

@@ -1,7 +1,7 @@
 import type { KubeObject } from '../admission/types.js';
 import { asArray, asRecord, isRecord } from '../util/objects.js';
 import type { HttpMatch, LocatedError, MatchRef } from './model.js';
-import { splitApiVersion } from './readers/common.js';
+import { splitApiVersion } from '../util/api-version.js';
 
 export const ROUTE_GROUP_API_GROUP = 'specs.smi-spec.io';
 

@@ -2,7 +2,7 @@ import type { KubeObject } from '../admission/types.js';
 import type { MeshId } from '../mesh/ids.js';
 import { asArray, asRecord } from '../util/objects.js';
 import type { HttpMatch, LocatedError } from './model.js';
-import { splitApiVersion } from './readers/common.js';
+import { splitApiVersion } from '../util/api-version.js';
 import { readTrafficSplit } from './readers/trafficsplit.js';
 import { resolveMatches } from './route-groups.js';
 import { DEFAULT_CLUSTER_DOMAIN } from './service-name.js';

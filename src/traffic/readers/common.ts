@@ -1,3 +1,4 @@
+import { splitApiVersion } from '../../util/api-version.js';
 import type { KubeObject } from '../../admission/types.js';
 import type { LocatedError, SplitBackend, SplitSource, WeightedSplit } from '../model.js';
 
@@ -14,13 +15,6 @@ export interface ReaderOptions {
 
 /** The namespace kubectl assumes for a namespaced object without one. */
 export const DEFAULT_NAMESPACE = 'default';
-
-export function splitApiVersion(apiVersion: string): { group: string; version: string } {
-  const slash = apiVersion.indexOf('/');
-  return slash === -1
-    ? { group: '', version: apiVersion }
-    : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
-}
 
 export function sourceOf(object: KubeObject, options: ReaderOptions = {}): SplitSource {
   const apiVersion = typeof object.apiVersion === 'string' ? object.apiVersion : '';
