@@ -200,6 +200,9 @@ describe('diffAndVerify against rfc6902', () => {
     const obj = fc.dictionary(fc.string({ maxLength: 6 }), json, { maxKeys: 6 });
     fc.assert(
       fc.property(obj, obj, (a, b) => {
+        // rfc6902's applier assigns `__proto__` instead of creating the key JSON.parse makes, so
+        // it cannot judge those inputs; util/json and draft tests cover `__proto__` on our side.
+        fc.pre(!JSON.stringify([a, b]).includes('"__proto__"'));
         const result = diffAndVerify(a, b);
         expect(result.ok).toBe(true);
         const target = structuredClone(a);
