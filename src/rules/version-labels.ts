@@ -1,3 +1,4 @@
+import { flaggerManagement } from '../traffic/flagger.js';
 import {
   NO_FINDINGS,
   type RuleContext,
@@ -5,7 +6,7 @@ import {
   type Validator,
 } from '../admission/rule.js';
 import type { AdmissionRequest, KubeObject } from '../admission/types.js';
-import { asArray, isRecord, type JsonRecord } from '../util/objects.js';
+import type { JsonRecord } from '../util/objects.js';
 import {
   APP_LABEL_KEYS,
   appFromName,
@@ -23,9 +24,6 @@ import {
 } from './pod-template.js';
 
 const RULE = 'version-labels';
-
-/** Flagger's service account, in whatever namespace Flagger runs. */
-const FLAGGER_USER = /^system:serviceaccount:[^:]+:flagger$/;
 
 /**
  * Workload pod templates must carry an app label and a version label (CONTRACT §5), because
@@ -46,7 +44,7 @@ export const versionLabels: Validator = {
     const app = firstLabel(labels, APP_LABEL_KEYS);
     const version = firstLabel(labels, VERSION_LABEL_KEYS);
     if (app && version) return NO_FINDINGS;
-    const flagger = isFlaggerWrite(object, ctx.request);
+    const flagger = flaggerManagement(object, ctx.request.userInfo.username) !== undefined;
     const finding = describe(object, ctx.request, labels, !app, !version);
     return {
       violations: [
@@ -61,19 +59,6 @@ export const versionLabels: Validator = {
     };
   },
 };
-
-/** Is this Flagger writing one of its own workloads? (smi-translation notes §0.3) */
-export function isFlaggerWrite(object: KubeObject, request: AdmissionRequest): boolean {
-  const owners = asArray(object.metadata?.ownerReferences) ?? [];
-  const ownedByCanary = owners.some(
-    (o) =>
-      isRecord(o) &&
-      o.kind === 'Canary' &&
-      typeof o.apiVersion === 'string' &&
-      o.apiVersion.startsWith('flagger.app/'),
-  );
-  return ownedByCanary || FLAGGER_USER.test(request.userInfo.username ?? '');
-}
 
 function describe(
   object: KubeObject,

@@ -1,5 +1,5 @@
 import type { KubeObject } from '../admission/types.js';
-import { asArray, asRecord } from '../util/objects.js';
+import { asArray, asRecord, isRecord } from '../util/objects.js';
 
 /**
  * How meshwarden recognises objects that Flagger manages, and what a Canary's analysis allows
@@ -15,13 +15,15 @@ export interface FlaggerManagement {
 
 /** The Canary controlling an object, from its ownerReferences (set by Flagger by default). */
 export function flaggerOwner(object: KubeObject): string | undefined {
-  for (const ref of object.metadata?.ownerReferences ?? []) {
+  // Read defensively: admission objects are untyped JSON.
+  for (const ref of asArray(object.metadata?.ownerReferences) ?? []) {
     if (
+      isRecord(ref) &&
+      ref.kind === 'Canary' &&
       typeof ref.apiVersion === 'string' &&
-      ref.apiVersion.startsWith('flagger.app/') &&
-      ref.kind === 'Canary'
+      ref.apiVersion.startsWith('flagger.app/')
     ) {
-      return ref.name;
+      return typeof ref.name === 'string' ? ref.name : '';
     }
   }
   return undefined;

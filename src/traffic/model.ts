@@ -95,8 +95,3 @@ export function totalWeight(split: Pick<WeightedSplit, 'backends'>): bigint {
   for (const b of split.backends) total += b.weight;
   return total;
 }
-
-/** `namespace/name` of the source object, for messages. */
-export function sourceName(source: SplitSource): string {
-  return `${source.namespace}/${source.name}`;
-}

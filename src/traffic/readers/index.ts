@@ -91,14 +91,6 @@ export type RouteReadResult =
     }
   | { readonly supported: false; readonly reason: string };
 
-/** The entry of ROUTE_KINDS for a group/version/kind, if meshwarden reads it. */
-export function routeKindOf(group: string, version: string, kind: string): RouteKindId | undefined {
-  return ROUTE_KINDS.find(
-    (k) =>
-      k.group === group && k.kind === kind && (k.versions as readonly string[]).includes(version),
-  )?.id;
-}
-
 /**
  * Reads every weighted route of any route kind of CONTRACT §3 into the one model. Pure; never
  * throws on bad input: what cannot be read comes back as located errors.
