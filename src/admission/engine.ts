@@ -140,6 +140,7 @@ export class AdmissionEngine {
       cluster: this.#cluster,
       installNamespace: this.#installNamespace,
       now: this.#clock(),
+      memo: reviewMemo(),
     };
   }
 
@@ -411,4 +412,21 @@ function withExtras(
 function denialMessage(denials: readonly Violation[]): string {
   if (denials.length === 1) return denials[0]?.message ?? '';
   return `${denials.length} problems:\n${denials.map((d) => `- ${d.message}`).join('\n')}`;
+}
+
+/** A memo that lives as long as one review; its maps are made on first use. */
+function reviewMemo(): RuleContext['memo'] {
+  let byObject: WeakMap<object, Map<string, unknown>> | undefined;
+  return <T>(object: object, key: string, compute: () => T): T => {
+    byObject ??= new WeakMap();
+    let values = byObject.get(object);
+    if (values === undefined) {
+      values = new Map();
+      byObject.set(object, values);
+    }
+    if (values.has(key)) return values.get(key) as T;
+    const value = compute();
+    values.set(key, value);
+    return value;
+  };
 }

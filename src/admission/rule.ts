@@ -23,6 +23,11 @@ export interface RuleContext {
   /** Namespace meshwarden is installed in (where the cluster policy ConfigMap lives). */
   readonly installNamespace: string;
   readonly now: Date;
+  /**
+   * Computes a value about `object` once per review and shares it between rules (two validators
+   * reading the same routes). Only for objects no rule changes during the review: not drafts.
+   */
+  memo<T>(object: object, key: string, compute: () => T): T;
 }
 
 /** One policy finding. Rules return these; the engine decides what each one means. */

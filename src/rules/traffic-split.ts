@@ -1,10 +1,8 @@
 import type { RuleContext, ValidationResult, Validator } from '../admission/rule.js';
 import type { KubeObject } from '../admission/types.js';
-import {
-  readTrafficSplit,
-  TRAFFIC_SPLIT_GROUP,
-  TRAFFIC_SPLIT_VERSIONS,
-} from '../traffic/readers/trafficsplit.js';
+import type { LocatedError } from '../traffic/model.js';
+import { TRAFFIC_SPLIT_GROUP, TRAFFIC_SPLIT_VERSIONS } from '../traffic/readers/trafficsplit.js';
+import { routesUnderReview } from './route-reading.js';
 
 const RULE = 'traffic-split';
 
@@ -20,7 +18,10 @@ export const trafficSplitRule: Validator = {
   operations: ['CREATE', 'UPDATE'],
   validate(object: KubeObject, ctx: RuleContext): ValidationResult {
     const namespace = ctx.request.namespace ?? object.metadata?.namespace;
-    const { errors } = readTrafficSplit(object, namespace === undefined ? {} : { namespace });
+    const read = routesUnderReview(object, ctx);
+    const errors: readonly LocatedError[] = read.supported
+      ? read.errors
+      : [{ path: 'apiVersion', message: read.reason }];
     const name = `TrafficSplit ${namespace === undefined ? '' : `${namespace}/`}${object.metadata?.name ?? ctx.request.name ?? ''}`;
     return {
       violations: errors.map((e) => ({

@@ -9,7 +9,8 @@ import {
 import type { KubeObject } from '../admission/types.js';
 import type { PolicySpec } from '../policy/types.js';
 import { canaryAnalysis, flaggerManagement, flaggerStepLimit } from '../traffic/flagger.js';
-import { readWeightedRoutes, WEIGHTED_ROUTE_KINDS } from '../traffic/readers/index.js';
+import { WEIGHTED_ROUTE_KINDS } from '../traffic/readers/index.js';
+import { routesUnderReview } from './route-reading.js';
 import { compare, formatPercent, rational } from '../traffic/rational.js';
 import { pairRoutes, sharesChanged } from '../traffic/compare.js';
 import {
@@ -39,12 +40,11 @@ export const weightShift: Validator = {
   validate(object: KubeObject, ctx: RuleContext): ValidationResult {
     const policy = ctx.policy.weightShift;
     const { request } = ctx;
-    const readOptions = request.namespace === undefined ? {} : { namespace: request.namespace };
-    const current = readWeightedRoutes(object, readOptions);
+    const current = routesUnderReview(object, ctx);
     if (!current.supported) return NO_FINDINGS;
     const previous =
       request.operation === 'UPDATE' && request.oldObject
-        ? readWeightedRoutes(request.oldObject, readOptions)
+        ? routesUnderReview(request.oldObject, ctx)
         : undefined;
     const oldSplits = previous?.supported ? previous.splits : undefined;
     const identity = `${current.source.kind} ${current.source.namespace}/${current.source.name}`;

@@ -264,6 +264,27 @@ describe('AdmissionEngine /validate', () => {
   });
 });
 
+describe('RuleContext.memo', () => {
+  it('computes once per review for the same object and key, and afresh in the next review', async () => {
+    let computed = 0;
+    const reader = (name: string): Validator => ({
+      name,
+      kinds: DEPLOYMENTS,
+      operations: ['CREATE'],
+      validate: (object, ctx) => {
+        ctx.memo(object, 'shared', () => ++computed);
+        ctx.memo(object, 'other', () => ++computed);
+        return { violations: [] };
+      },
+    });
+    const engine = engineWith({ validators: [reader('a'), reader('b')] });
+    await engine.review(decoded(makeReview({ object: deployment('web') })), 'validate');
+    expect(computed).toBe(2);
+    await engine.review(decoded(makeReview({ object: deployment('web') })), 'validate');
+    expect(computed).toBe(4);
+  });
+});
+
 describe('AdmissionEngine deadlines and failures', () => {
   const slow: Validator = {
     name: 'slow',
