@@ -8,7 +8,7 @@ import { PolicyStore } from '../src/policy/store.js';
 import { defaultRules } from '../src/rules/index.js';
 import { createApp } from '../src/server/app.js';
 import { Lifecycle } from '../src/server/lifecycle.js';
-import { createMetrics } from '../src/server/metrics.js';
+import { createMetrics } from '../src/observability/metrics.js';
 import { runCli } from './helpers/cli.js';
 import { contractProblems } from './helpers/contract.js';
 import { makeReview } from './helpers/reviews.js';

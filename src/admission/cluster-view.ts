@@ -1,5 +1,5 @@
 import type { MeshId } from '../mesh/ids.js';
-import type { KubeObject } from './types.js';
+import type { KubeObject } from '../k8s/objects.js';
 
 /**
  * What rules may know about the cluster. In a cluster it is backed by watch caches (never an API

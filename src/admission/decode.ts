@@ -4,10 +4,9 @@ import {
   OPERATIONS,
   type AdmissionApiVersion,
   type AdmissionRequest,
-  type GroupVersionKind,
-  type KubeObject,
   type Operation,
 } from './types.js';
+import { type GroupVersionKind, type KubeObject } from '../k8s/objects.js';
 
 export interface DecodedReview {
   readonly apiVersion: AdmissionApiVersion;

@@ -1,3 +1,4 @@
+import { NAMESPACE_ENFORCE_LABEL } from '../k8s/keys.js';
 import type { PolicyStore } from '../policy/store.js';
 import { staticClusterView, type ClusterView } from './cluster-view.js';
 import type { DecodedReview } from './decode.js';
@@ -5,17 +6,9 @@ import { createDraft, finishDraft } from './draft.js';
 import { resolveMesh } from './mesh-resolution.js';
 import { diffAndVerify, encodePatch, type JsonPatch, type PatchResult } from './patch.js';
 import type { KindRef, Mutator, Note, RuleContext, RuleSet, Validator, Violation } from './rule.js';
-import type {
-  AdmissionRequest,
-  AdmissionResponse,
-  AdmissionReview,
-  Endpoint,
-  KubeObject,
-} from './types.js';
+import type { AdmissionRequest, AdmissionResponse, AdmissionReview, Endpoint } from './types.js';
+import type { KubeObject } from '../k8s/objects.js';
 import { toWarning } from './warnings.js';
-
-/** Namespace label that opts a whole namespace out of meshwarden (CONTRACT §5). */
-export const NAMESPACE_ENFORCE_LABEL = 'meshwarden.io/enforce';
 
 /** The subset of a pino logger the engine uses, so tests can pass a recorder. */
 export interface EngineLogger {

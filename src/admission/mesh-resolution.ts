@@ -1,9 +1,7 @@
+import { NAMESPACE_MESH_LABEL } from '../k8s/keys.js';
 import { isMeshId, type MeshId } from '../mesh/ids.js';
 import type { PolicySpec } from '../policy/types.js';
 import type { ClusterView } from './cluster-view.js';
-
-/** Namespace label that picks the mesh for one namespace (CONTRACT §5 extension). */
-export const NAMESPACE_MESH_LABEL = 'meshwarden.io/mesh';
 
 /**
  * The mesh in force for a namespace, first found: the namespace's `meshwarden.io/mesh` label, the

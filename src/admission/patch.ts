@@ -1,6 +1,6 @@
 import type { Operation as PatchOperation } from 'rfc6902';
 import { isJsonObject, jsonEqual, setOwn } from '../util/json.js';
-import type { KubeObject } from './types.js';
+import type { KubeObject } from '../k8s/objects.js';
 
 export type JsonPatch = PatchOperation[];
 

@@ -1,7 +1,8 @@
 import type { MeshId } from '../mesh/ids.js';
 import type { Enforcement, PolicySpec } from '../policy/types.js';
 import type { ClusterView } from './cluster-view.js';
-import type { AdmissionRequest, KubeObject, Operation } from './types.js';
+import type { AdmissionRequest, Operation } from './types.js';
+import type { KubeObject } from '../k8s/objects.js';
 
 /** A kind a rule handles. `versions` absent means every version of the group. */
 export interface KindRef {

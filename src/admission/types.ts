@@ -1,3 +1,5 @@
+import type { GroupVersionKind, KubeObject } from '../k8s/objects.js';
+
 /**
  * Plain JSON shapes of the admission.k8s.io API. Never run these through client-node's
  * ObjectSerializer: it drops unknown fields and the diff would then remove them.
@@ -8,41 +10,6 @@ export type AdmissionApiVersion = (typeof ADMISSION_API_VERSIONS)[number];
 
 export const OPERATIONS = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'] as const;
 export type Operation = (typeof OPERATIONS)[number];
-
-export interface GroupVersionKind {
-  readonly group: string;
-  readonly version: string;
-  readonly kind: string;
-}
-
-export interface ObjectMeta {
-  name?: string;
-  generateName?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  ownerReferences?: OwnerReference[];
-  [key: string]: unknown;
-}
-
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
-
-/** Any Kubernetes object as JSON. Fields beyond the envelope are read defensively by each rule. */
-export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: ObjectMeta;
-  [key: string]: unknown;
-}
 
 export interface UserInfo {
   username?: string;

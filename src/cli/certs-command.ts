@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { generateCertificates, writeCertificates } from '../server/certs.js';
+import { generateCertificates } from '../pki/issue.js';
+import { writeCertificates } from '../pki/files.js';
 import { UsageError } from './program.js';
 
 export async function runCerts(options: {

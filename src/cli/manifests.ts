@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { LineCounter, parseAllDocuments } from 'yaml';
-import type { KubeObject } from '../admission/types.js';
+import type { KubeObject } from '../k8s/objects.js';
 import { isRecord } from '../util/objects.js';
 
 /** One object read from a manifest, with where it came from. */

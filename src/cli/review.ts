@@ -8,7 +8,8 @@ import {
 } from '../admission/decode.js';
 import { AdmissionEngine } from '../admission/engine.js';
 import type { JsonPatch } from '../admission/patch.js';
-import type { AdmissionRequest, KubeObject, Operation, UserInfo } from '../admission/types.js';
+import type { AdmissionRequest, Operation, UserInfo } from '../admission/types.js';
+import type { KubeObject } from '../k8s/objects.js';
 import { PolicyStore } from '../policy/store.js';
 import type { PolicySpec } from '../policy/types.js';
 import { defaultRules } from '../rules/index.js';

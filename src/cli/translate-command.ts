@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import type { KubeObject } from '../admission/types.js';
+import type { KubeObject } from '../k8s/objects.js';
 import { isMeshId, MESH_IDS } from '../mesh/ids.js';
 import { splitApiVersion } from '../util/api-version.js';
 import { TRAFFIC_SPLIT_GROUP } from '../traffic/readers/trafficsplit.js';

@@ -1,16 +1,14 @@
+import { CA_ROTATED_AT_ANNOTATION } from '../k8s/keys.js';
 import { createPublicKey, X509Certificate } from 'node:crypto';
 import { connect } from 'node:tls';
 import type { Logger } from 'pino';
-import type { KubeObject } from '../admission/types.js';
-import { generateCa, issueLeaf, type CertificateAuthority } from '../server/certs.js';
+import type { KubeObject } from '../k8s/objects.js';
+import { generateCa, issueLeaf, type CertificateAuthority } from '../pki/issue.js';
 import { asArray, asRecord, asString } from '../util/objects.js';
 import type { EventRecorder } from './events.js';
 import { describeError, Informer, type InformerOptions } from './informer.js';
 import { isConflict, PATCH_TYPES, type KubeClient } from './kube-client.js';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from './traffic-split-reconciler.js';
-
-/** Annotation on the TLS Secret: when the CA in `ca.key` was created (RFC 3339). */
-export const CA_ROTATED_AT_ANNOTATION = 'meshwarden.io/ca-rotated-at';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../k8s/keys.js';
 
 const DAY_MS = 86_400_000;
 

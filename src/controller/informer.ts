@@ -1,6 +1,6 @@
 import { ListWatch, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { KubeObject } from '../admission/types.js';
+import type { KubeObject } from '../k8s/objects.js';
 import type { KubeClient } from './kube-client.js';
 
 /** What an informer lists and watches. */

@@ -1,7 +1,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { KubeConfig, Watch } from '@kubernetes/client-node';
-import type { KubeObject } from '../admission/types.js';
+import type { KubeObject } from '../k8s/objects.js';
 import { isRecord } from '../util/objects.js';
 
 /** Content types of PATCH bodies (client-node's PatchStrategy values). */

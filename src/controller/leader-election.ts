@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { KubeObject } from '../admission/types.js';
+import type { KubeObject } from '../k8s/objects.js';
 import { asRecord } from '../util/objects.js';
 import { describeError } from './informer.js';
 import { isConflict, isNotFound, type KubeClient } from './kube-client.js';

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import type { KubeObject } from '../admission/types.js';
+import type { KubeObject } from '../k8s/objects.js';
 import { MESH_IDS, type MeshId } from '../mesh/ids.js';
-import type { Metrics } from '../server/metrics.js';
+import type { Metrics } from '../observability/metrics.js';
 import { asArray, asRecord, asString } from '../util/objects.js';
 import type { Discovery } from './discovery.js';
 import { describeError } from './informer.js';

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
-import type { KubeObject } from '../admission/types.js';
+import type { KubeObject } from '../k8s/objects.js';
 import { formatPolicyErrors, policyFromConfigMapData } from '../policy/load.js';
 import { looseningErrors } from '../policy/merge.js';
 import type { PolicyStore } from '../policy/store.js';
@@ -11,7 +11,7 @@ import {
   type PolicySpec,
   type PolicySpecInput,
 } from '../policy/types.js';
-import type { Metrics } from '../server/metrics.js';
+import type { Metrics } from '../observability/metrics.js';
 import { asRecord } from '../util/objects.js';
 import type { EventRecorder } from './events.js';
 import { Informer, type InformerOptions } from './informer.js';

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { ClusterView } from '../admission/cluster-view.js';
-import type { KubeObject } from '../admission/types.js';
+import type { KubeObject } from '../k8s/objects.js';
 import type { PolicyStore } from '../policy/store.js';
 import type { PolicySpec } from '../policy/types.js';
-import type { Metrics } from '../server/metrics.js';
+import type { Metrics } from '../observability/metrics.js';
 import { translateTrafficSplit } from '../traffic/translate.js';
 import {
   CertificateManager,

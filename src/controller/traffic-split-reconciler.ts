@@ -1,12 +1,13 @@
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../k8s/keys.js';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { ClusterView } from '../admission/cluster-view.js';
-import { NAMESPACE_ENFORCE_LABEL } from '../admission/engine.js';
+import { NAMESPACE_ENFORCE_LABEL } from '../k8s/keys.js';
 import { resolveMesh } from '../admission/mesh-resolution.js';
-import type { KubeObject, OwnerReference } from '../admission/types.js';
+import type { KubeObject, OwnerReference } from '../k8s/objects.js';
 import type { MeshId } from '../mesh/ids.js';
 import type { PolicyStore } from '../policy/store.js';
-import type { Metrics } from '../server/metrics.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { TranslationResult } from '../traffic/translate.js';
 import { isRecord } from '../util/objects.js';
 import { splitApiVersion } from '../util/api-version.js';
@@ -18,9 +19,6 @@ import { WorkQueue } from './work-queue.js';
 
 export const TRAFFIC_SPLIT_GROUP = 'split.smi-spec.io';
 export const TRAFFIC_SPLIT_RESOURCE = 'trafficsplits';
-/** Label on every object meshwarden writes; its watches select on it. */
-export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
-export const MANAGED_BY_VALUE = 'meshwarden';
 
 /** The kinds translation writes (CONTRACT §7), watched to put back drift and to prune. */
 export const TRANSLATION_TARGETS: readonly { apiVersion: string; kind: string }[] = [

@@ -1,5 +1,6 @@
 import type { KindRef } from '../admission/rule.js';
-import type { AdmissionRequest, KubeObject } from '../admission/types.js';
+import type { AdmissionRequest } from '../admission/types.js';
+import type { KubeObject } from '../k8s/objects.js';
 import { asArray, asRecord, asString, type JsonRecord } from '../util/objects.js';
 
 /** The workloads whose pod templates the workload rules look at (CONTRACT §3). */

@@ -4,7 +4,7 @@ import {
   type ValidationResult,
   type Validator,
 } from '../admission/rule.js';
-import type { KubeObject } from '../admission/types.js';
+import type { KubeObject } from '../k8s/objects.js';
 import { formatPolicyErrors, policyFromConfigMapData } from '../policy/load.js';
 import { looseningErrors } from '../policy/merge.js';
 import { POLICY_CONFIGMAP_KEY, POLICY_CONFIGMAP_NAME, type PolicyError } from '../policy/types.js';

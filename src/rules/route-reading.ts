@@ -1,5 +1,5 @@
 import type { RuleContext } from '../admission/rule.js';
-import type { KubeObject } from '../admission/types.js';
+import type { KubeObject } from '../k8s/objects.js';
 import { readWeightedRoutes, type RouteReadResult } from '../traffic/readers/index.js';
 
 /**

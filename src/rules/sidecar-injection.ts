@@ -1,5 +1,5 @@
 import type { Mutator, RuleContext } from '../admission/rule.js';
-import type { KubeObject } from '../admission/types.js';
+import type { KubeObject } from '../k8s/objects.js';
 import type { MetadataMatch, SidecarInjection } from '../mesh/adapter.js';
 import { meshAdapter } from '../mesh/registry.js';
 import { asRecord, ensureRecord, type JsonRecord } from '../util/objects.js';

@@ -1,5 +1,5 @@
 import type { RuleContext, ValidationResult, Validator } from '../admission/rule.js';
-import type { KubeObject } from '../admission/types.js';
+import type { KubeObject } from '../k8s/objects.js';
 import type { LocatedError } from '../traffic/model.js';
 import { TRAFFIC_SPLIT_GROUP, TRAFFIC_SPLIT_VERSIONS } from '../traffic/readers/trafficsplit.js';
 import { routesUnderReview } from './route-reading.js';

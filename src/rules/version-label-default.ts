@@ -1,5 +1,5 @@
 import type { Mutator, Note, RuleContext } from '../admission/rule.js';
-import type { KubeObject } from '../admission/types.js';
+import type { KubeObject } from '../k8s/objects.js';
 import type { VersionDefault } from '../policy/types.js';
 import { asRecord, ensureRecord } from '../util/objects.js';
 import {

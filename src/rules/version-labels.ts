@@ -5,7 +5,8 @@ import {
   type ValidationResult,
   type Validator,
 } from '../admission/rule.js';
-import type { AdmissionRequest, KubeObject } from '../admission/types.js';
+import type { AdmissionRequest } from '../admission/types.js';
+import type { KubeObject } from '../k8s/objects.js';
 import type { JsonRecord } from '../util/objects.js';
 import {
   APP_LABEL_KEYS,

@@ -1,9 +1,9 @@
 import type { Mutator, RuleContext } from '../admission/rule.js';
-import type { KubeObject } from '../admission/types.js';
+import type { KubeObject } from '../k8s/objects.js';
 import { readWeightedRoutes, WEIGHTED_ROUTE_KINDS } from '../traffic/readers/index.js';
 import { sharesChanged } from '../traffic/compare.js';
 import { ensureRecord } from '../util/objects.js';
-import { LAST_WEIGHT_CHANGE_ANNOTATION } from './weight-shift.js';
+import { LAST_WEIGHT_CHANGE_ANNOTATION } from '../k8s/keys.js';
 
 /** A stamp this recent, differing from the stored one, was written by this request: keep it. */
 const OWN_STAMP_WINDOW_MS = 30_000;

@@ -1,3 +1,4 @@
+import { ALLOW_WEIGHT_JUMP_ANNOTATION, LAST_WEIGHT_CHANGE_ANNOTATION } from '../k8s/keys.js';
 import {
   NO_FINDINGS,
   type Note,
@@ -6,7 +7,7 @@ import {
   type Validator,
   type Violation,
 } from '../admission/rule.js';
-import type { KubeObject } from '../admission/types.js';
+import type { KubeObject } from '../k8s/objects.js';
 import type { PolicySpec } from '../policy/types.js';
 import { canaryAnalysis, flaggerManagement, flaggerStepLimit } from '../traffic/flagger.js';
 import { WEIGHTED_ROUTE_KINDS } from '../traffic/readers/index.js';
@@ -22,10 +23,6 @@ import {
 } from '../traffic/weight-diff.js';
 
 const RULE = 'weight-shift';
-/** Annotation with a reason that lifts the limits for users in `overrideGroups` (CONTRACT §5). */
-export const ALLOW_WEIGHT_JUMP_ANNOTATION = 'meshwarden.io/allow-weight-jump';
-/** RFC 3339 time of the last weight change, stamped by /mutate (CONTRACT §5). */
-export const LAST_WEIGHT_CHANGE_ANNOTATION = 'meshwarden.io/last-weight-change';
 
 /**
  * Rejects unsafe traffic-weight jumps on every route kind meshwarden reads. Compares old and new

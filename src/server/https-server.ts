@@ -4,9 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import type { RequestListener } from 'node:http';
 import type { Logger } from 'pino';
-import { generateCertificates, loadKeyPair, parseKeyPair, type LoadedKeyPair } from './certs.js';
+import { generateCertificates } from '../pki/issue.js';
+import { loadKeyPair, parseKeyPair, type LoadedKeyPair } from '../pki/files.js';
 import type { Lifecycle } from './lifecycle.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../observability/metrics.js';
 
 export interface HttpsOptions {
   readonly port: number;

@@ -2,9 +2,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { decodeAdmissionReview } from '../admission/decode.js';
 import type { AdmissionEngine } from '../admission/engine.js';
-import type { Endpoint, KubeObject } from '../admission/types.js';
+import type { Endpoint } from '../admission/types.js';
+import type { KubeObject } from '../k8s/objects.js';
 import type { Lifecycle } from './lifecycle.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../observability/metrics.js';
 import { ruleBudgetMs } from './timeout.js';
 
 /**

@@ -12,10 +12,10 @@ import type { PolicySpec } from '../policy/types.js';
 import type { RuleSet } from '../admission/rule.js';
 import { defaultRules } from '../rules/index.js';
 import { createApp } from './app.js';
-import { ensureDevCertificates } from './certs.js';
+import { ensureDevCertificates } from '../pki/files.js';
 import { startHttpsServer, type RunningServer } from './https-server.js';
 import { Lifecycle } from './lifecycle.js';
-import { createMetrics, type Metrics } from './metrics.js';
+import { createMetrics, type Metrics } from '../observability/metrics.js';
 
 export interface ServeOptions {
   readonly port: number;

@@ -1,4 +1,4 @@
-import type { KubeObject } from '../admission/types.js';
+import type { KubeObject } from '../k8s/objects.js';
 import type { MeshId } from '../mesh/ids.js';
 import { asArray, asRecord } from '../util/objects.js';
 import type { HttpMatch, LocatedError } from './model.js';

@@ -3,7 +3,7 @@ import { staticClusterView } from '../../src/admission/cluster-view.js';
 import { decodeAdmissionReview, type DecodedReview } from '../../src/admission/decode.js';
 import { AdmissionEngine, type EngineLogger } from '../../src/admission/engine.js';
 import type { Mutator, RuleSet, Validator } from '../../src/admission/rule.js';
-import type { KubeObject } from '../../src/admission/types.js';
+import type { KubeObject } from '../../src/k8s/objects.js';
 import { resolveSpec } from '../../src/policy/defaults.js';
 import { PolicyStore } from '../../src/policy/store.js';
 import type { Enforcement, PolicySpecInput } from '../../src/policy/types.js';

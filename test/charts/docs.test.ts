@@ -13,7 +13,7 @@ import type { PolicySpec } from '../../src/policy/types.js';
 import { defaultRules } from '../../src/rules/index.js';
 import { createApp } from '../../src/server/app.js';
 import { Lifecycle } from '../../src/server/lifecycle.js';
-import { createMetrics } from '../../src/server/metrics.js';
+import { createMetrics } from '../../src/observability/metrics.js';
 import { makeReview } from '../helpers/reviews.js';
 import { find, helmTemplate, render, requireHelm, ROOT, type KubeObject } from './helm.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { CommanderError } from 'commander';
 import { parseAllDocuments, stringify } from 'yaml';
 import { describe, expect, it, vi } from 'vitest';
-import type { KubeObject } from '../../src/admission/types.js';
+import type { KubeObject } from '../../src/k8s/objects.js';
 import { buildProgram, UsageError } from '../../src/cli/program.js';
 import { MESH_IDS } from '../../src/mesh/ids.js';
 import { crdProblems } from '../traffic/crd-validator.js';

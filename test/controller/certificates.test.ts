@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { KubeObject } from '../../src/admission/types.js';
+import type { KubeObject } from '../../src/k8s/objects.js';
 import {
   CertificateManager,
   probeServiceEndpoints,
@@ -15,7 +15,7 @@ import {
   loadKubeConfig,
   type KubeClient,
 } from '../../src/controller/kube-client.js';
-import { generateCertificates } from '../../src/server/certs.js';
+import { generateCertificates } from '../../src/pki/issue.js';
 import { FakeApiServer } from '../helpers/fake-api-server.js';
 import { silentLogger, waitFor } from '../helpers/cluster.js';
 

@@ -14,7 +14,7 @@ import {
   type MeshEvidence,
 } from '../../src/controller/mesh-detection.js';
 import { MESH_IDS, type MeshId } from '../../src/mesh/ids.js';
-import { createMetrics } from '../../src/server/metrics.js';
+import { createMetrics } from '../../src/observability/metrics.js';
 import { FakeApiServer } from '../helpers/fake-api-server.js';
 import { installIstioVirtualService, recordingLogger, silentLogger } from '../helpers/cluster.js';
 

@@ -8,7 +8,7 @@ import {
 import { PolicyConfigMaps } from '../../src/controller/policy-configmaps.js';
 import { DEFAULT_POLICY_SPEC } from '../../src/policy/defaults.js';
 import { PolicyStore } from '../../src/policy/store.js';
-import { createMetrics, type Metrics } from '../../src/server/metrics.js';
+import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
 import { FakeApiServer } from '../helpers/fake-api-server.js';
 import { policyConfigMap, silentLogger, waitFor } from '../helpers/cluster.js';
 

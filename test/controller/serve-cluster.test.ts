@@ -5,10 +5,11 @@ import { join } from 'node:path';
 import { request } from 'node:https';
 import { connect } from 'node:tls';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { KubeObject } from '../../src/admission/types.js';
+import type { KubeObject } from '../../src/k8s/objects.js';
 import { startServe } from '../../src/cli/serve-command.js';
 import type { ControllerTuning } from '../../src/controller/runtime.js';
-import { generateCertificates, writeCertificates } from '../../src/server/certs.js';
+import { generateCertificates } from '../../src/pki/issue.js';
+import { writeCertificates } from '../../src/pki/files.js';
 import type { RunningWebhook } from '../../src/server/serve.js';
 import { FakeApiServer } from '../helpers/fake-api-server.js';
 import {

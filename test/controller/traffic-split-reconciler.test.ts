@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ClusterView } from '../../src/admission/cluster-view.js';
-import type { KubeObject } from '../../src/admission/types.js';
+import type { KubeObject } from '../../src/k8s/objects.js';
 import { Discovery } from '../../src/controller/discovery.js';
 import { EventRecorder } from '../../src/controller/events.js';
 import {
@@ -17,7 +17,7 @@ import {
 import type { MeshId } from '../../src/mesh/ids.js';
 import { DEFAULT_POLICY_SPEC } from '../../src/policy/defaults.js';
 import { PolicyStore } from '../../src/policy/store.js';
-import { createMetrics } from '../../src/server/metrics.js';
+import { createMetrics } from '../../src/observability/metrics.js';
 import { translateTrafficSplit } from '../../src/traffic/translate.js';
 import { FakeApiServer } from '../helpers/fake-api-server.js';
 import {

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { parseAllDocuments } from 'yaml';
-import type { KubeObject } from '../../src/admission/types.js';
+import type { KubeObject } from '../../src/k8s/objects.js';
 import type { MeshId } from '../../src/mesh/ids.js';
 import type { TranslationResult } from '../../src/traffic/translate.js';
 import type { FakeApiServer } from './fake-api-server.js';

@@ -3,12 +3,8 @@ import { Agent, request, type AgentOptions } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import {
-  generateCertificates,
-  writeCertificates,
-  type CertificateBundle,
-  type CertificatePaths,
-} from '../../src/server/certs.js';
+import { generateCertificates, type CertificateBundle } from '../../src/pki/issue.js';
+import { writeCertificates, type CertificatePaths } from '../../src/pki/files.js';
 import { startWebhook, type RunningWebhook, type ServeOptions } from '../../src/server/serve.js';
 
 export interface TestWebhook {

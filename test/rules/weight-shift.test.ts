@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { staticClusterView, type StaticClusterFacts } from '../../src/admission/cluster-view.js';
 import { decodeAdmissionReview } from '../../src/admission/decode.js';
 import { AdmissionEngine } from '../../src/admission/engine.js';
-import type { KubeObject } from '../../src/admission/types.js';
+import type { KubeObject } from '../../src/k8s/objects.js';
 import { resolveSpec } from '../../src/policy/defaults.js';
 import { PolicyStore } from '../../src/policy/store.js';
 import type { Enforcement, PolicySpecInput } from '../../src/policy/types.js';

@@ -4,12 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { staticClusterView } from '../../src/admission/cluster-view.js';
 import { AdmissionEngine } from '../../src/admission/engine.js';
 import type { Mutator, Validator } from '../../src/admission/rule.js';
-import type { KubeObject } from '../../src/admission/types.js';
+import type { KubeObject } from '../../src/k8s/objects.js';
 import { PolicyStore } from '../../src/policy/store.js';
 import { defaultRules } from '../../src/rules/index.js';
 import { createApp, MAX_BODY_BYTES } from '../../src/server/app.js';
 import { Lifecycle } from '../../src/server/lifecycle.js';
-import { createMetrics } from '../../src/server/metrics.js';
+import { createMetrics } from '../../src/observability/metrics.js';
 import { contractProblems, decodePatch } from '../helpers/contract.js';
 import { deployment, makeReview } from '../helpers/reviews.js';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateCertificates, type CertificateBundle } from '../../src/server/certs.js';
+import { generateCertificates, type CertificateBundle } from '../../src/pki/issue.js';
 import { startWebhook, type RunningWebhook } from '../../src/server/serve.js';
 import { contractProblems } from '../helpers/contract.js';
 import { deployment, makeReview } from '../helpers/reviews.js';

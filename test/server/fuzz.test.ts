@@ -10,7 +10,7 @@ import { PolicyStore } from '../../src/policy/store.js';
 import { defaultRules } from '../../src/rules/index.js';
 import { createApp } from '../../src/server/app.js';
 import { Lifecycle } from '../../src/server/lifecycle.js';
-import { createMetrics } from '../../src/server/metrics.js';
+import { createMetrics } from '../../src/observability/metrics.js';
 import { asRecord, ensureRecord } from '../../src/util/objects.js';
 import { contractProblems, decodePatch } from '../helpers/contract.js';
 

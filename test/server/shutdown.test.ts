@@ -5,11 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  generateCertificates,
-  writeCertificates,
-  type CertificateBundle,
-} from '../../src/server/certs.js';
+import { generateCertificates, type CertificateBundle } from '../../src/pki/issue.js';
+import { writeCertificates } from '../../src/pki/files.js';
 import { ensureBuilt, repoRoot } from '../helpers/build.js';
 import { contractProblems } from '../helpers/contract.js';
 import { deployment, makeReview } from '../helpers/reviews.js';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { KubeObject } from '../../src/admission/types.js';
+import type { KubeObject } from '../../src/k8s/objects.js';
 import { pairRoutes, sharesChanged } from '../../src/traffic/compare.js';
 import type { WeightedSplit } from '../../src/traffic/model.js';
 import { readWeightedRoutes } from '../../src/traffic/readers/index.js';

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments } from 'yaml';
-import type { KubeObject } from '../../src/admission/types.js';
+import type { KubeObject } from '../../src/k8s/objects.js';
 import { parseManifestText, type InputError, type SourcedObject } from '../../src/cli/manifests.js';
 
 export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/traffic');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { KubeObject } from '../../src/admission/types.js';
+import type { KubeObject } from '../../src/k8s/objects.js';
 import { flaggerManagement, flaggerOwner, flaggerStepLimit } from '../../src/traffic/flagger.js';
 
 const owned = (ownerReferences: unknown): KubeObject =>

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { KubeObject } from '../../src/admission/types.js';
+import type { KubeObject } from '../../src/k8s/objects.js';
 import { readWeightedRoutes, type RouteReadResult } from '../../src/traffic/readers/index.js';
 import { formatPercent, shares, sharesById } from '../../src/traffic/rational.js';
 import {

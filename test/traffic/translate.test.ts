@@ -2,7 +2,7 @@
 import { relative } from 'node:path';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import type { KubeObject } from '../../src/admission/types.js';
+import type { KubeObject } from '../../src/k8s/objects.js';
 import { MESH_IDS, type MeshId } from '../../src/mesh/ids.js';
 import { translateTrafficSplit, type TranslateOptions } from '../../src/traffic/translate.js';
 import { crdProblems } from './crd-validator.js';

@@ -1,4 +1,4 @@
-import type { KubeObject } from '../../admission/types.js';
+import type { KubeObject } from '../../k8s/objects.js';
 import { asArray, asRecord } from '../../util/objects.js';
 import type { LocatedError, SplitBackend } from '../model.js';
 import { describe, wholeNumber } from '../numbers.js';

@@ -1,5 +1,5 @@
 import { splitApiVersion } from '../../util/api-version.js';
-import type { KubeObject } from '../../admission/types.js';
+import type { KubeObject } from '../../k8s/objects.js';
 import type { LocatedError, SplitBackend, SplitSource, WeightedSplit } from '../model.js';
 
 /** What every reader returns: the splits it could read and what it could not. */

@@ -1,5 +1,5 @@
 import type { KindRef } from '../../admission/rule.js';
-import type { KubeObject } from '../../admission/types.js';
+import type { KubeObject } from '../../k8s/objects.js';
 import type { LocatedError, SplitSource, WeightedSplit } from '../model.js';
 import { readAppMeshVirtualRouter } from './appmesh.js';
 import { splitApiVersion } from '../../util/api-version.js';

@@ -1,4 +1,4 @@
-import type { KubeObject } from '../../admission/types.js';
+import type { KubeObject } from '../../k8s/objects.js';
 import { asArray, asRecord, isRecord } from '../../util/objects.js';
 import type { LocatedError, MatchRef, SplitBackend, WeightedSplit } from '../model.js';
 import { totalWeight } from '../model.js';

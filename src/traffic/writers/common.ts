@@ -1,13 +1,8 @@
-import type { KubeObject, ObjectMeta } from '../../admission/types.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, SOURCE_ANNOTATION } from '../../k8s/keys.js';
+import type { KubeObject, ObjectMeta } from '../../k8s/objects.js';
 import type { HttpMatch, SplitSource, WeightedSplit } from '../model.js';
 import type { Normalized } from '../normalize.js';
 import { formatPercent, shares } from '../rational.js';
-
-/** Label every translated object carries. */
-export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
-export const MANAGED_BY_VALUE = 'meshwarden';
-/** Annotation naming the object a translated object was made from. */
-export const SOURCE_ANNOTATION = 'meshwarden.io/source';
 
 /** A port of the root Service. */
 export interface ServicePort {

@@ -1,4 +1,4 @@
-import type { KubeObject } from '../../admission/types.js';
+import type { KubeObject } from '../../k8s/objects.js';
 import { toConsulPercent } from '../normalize.js';
 import { metadata, roundingWarnings, type Writer } from './common.js';
 

@@ -8,7 +8,6 @@ import { istioWriter } from './istio.js';
 import { osmWriter } from './osm.js';
 
 export type { ServicePort, Writer, WriterInput, WriterResult } from './common.js';
-export { MANAGED_BY_LABEL, MANAGED_BY_VALUE, SOURCE_ANNOTATION } from './common.js';
 
 /** The writer of each mesh's native routing objects (CONTRACT §7). */
 export const WRITERS: Readonly<Record<MeshId, Writer>> = {

@@ -1,4 +1,4 @@
-import type { KubeObject } from '../../admission/types.js';
+import type { KubeObject } from '../../k8s/objects.js';
 import type { HttpMatch } from '../model.js';
 import { toPercent } from '../normalize.js';
 import { serviceFqdn } from '../service-name.js';

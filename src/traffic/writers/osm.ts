@@ -1,4 +1,4 @@
-import type { KubeObject } from '../../admission/types.js';
+import type { KubeObject } from '../../k8s/objects.js';
 import { apportion } from '../normalize.js';
 import { metadata, type Writer } from './common.js';
 

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { generateCa, generateCertificates, issueLeaf } from '../../src/server/certs.js';
+import { generateCa, generateCertificates, issueLeaf } from '../../src/pki/issue.js';
 
 const DAY = 86_400_000;
 
