@@ -227,7 +227,8 @@ describe('TrafficSplit reconciler', () => {
       return found.length > 0 && found;
     }, 'a TranslationWarning Event');
     expect(warning?.message).toBe('backend web-v1: weight rounded to 0%');
-    expect(weights(vs())).toEqual([0, 100]);
+    // The Event may be recorded before the VirtualService write lands.
+    expect(await waitFor(() => weights(vs()), 'the VirtualService')).toEqual([0, 100]);
     fake.upsert(split([{ service: 'bad', weight: 0 }], 'broken'));
     const [failure] = await waitFor(() => {
       const found = events('TranslationFailed');
