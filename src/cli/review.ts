@@ -30,7 +30,7 @@ export interface ReviewResult {
   readonly source: string;
 }
 
-export interface ReviewOptions {
+export interface OfflineReviewerOptions {
   readonly policy: PolicySpec;
   readonly cluster?: StaticClusterFacts;
   readonly user?: UserInfo;
@@ -49,7 +49,7 @@ export class OfflineReviewer {
   readonly #engine: AdmissionEngine;
   readonly #user: UserInfo;
 
-  constructor(options: ReviewOptions) {
+  constructor(options: OfflineReviewerOptions) {
     this.#engine = new AdmissionEngine({
       rules: defaultRules(),
       policy: new PolicyStore(options.policy),

@@ -1,7 +1,7 @@
 import type { RuleSet } from '../admission/rule.js';
-import { policyConfigMap } from './policy-configmap.js';
+import { policyConfigMapRule } from './policy-configmap-validity.js';
 import { sidecarInjectionMarker } from './sidecar-injection.js';
-import { trafficSplitRule } from './traffic-split.js';
+import { trafficSplitRule } from './traffic-split-validity.js';
 import { versionLabelDefault } from './version-label-default.js';
 import { versionLabels } from './version-labels.js';
 import { weightChangeStamp } from './weight-change-stamp.js';
@@ -14,6 +14,6 @@ import { weightShift } from './weight-shift.js';
 export function defaultRules(): RuleSet {
   return {
     mutators: [versionLabelDefault, sidecarInjectionMarker, weightChangeStamp],
-    validators: [policyConfigMap, trafficSplitRule, versionLabels, weightShift],
+    validators: [policyConfigMapRule, trafficSplitRule, versionLabels, weightShift],
   };
 }

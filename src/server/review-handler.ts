@@ -3,9 +3,11 @@ import type { Logger } from 'pino';
 import { decodeAdmissionReview } from '../admission/decode.js';
 import type { AdmissionEngine } from '../admission/engine.js';
 import type { Endpoint } from '../admission/types.js';
+import { failureStatus } from '../admission/response.js';
 import type { KubeObject } from '../k8s/objects.js';
-import type { Lifecycle } from './lifecycle.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { Lifecycle } from './lifecycle.js';
+import { decoderFor, readBody } from './read-body.js';
 import { ruleBudgetMs } from './timeout.js';
 
 /**
@@ -21,11 +23,6 @@ export interface ReviewDependencies {
   readonly lifecycle: Lifecycle;
 }
 
-/** A Kubernetes-style Status body for requests refused before review. */
-export function statusBody(code: number, reason: string, message: string) {
-  return { apiVersion: 'v1', kind: 'Status', status: 'Failure', code, reason, message };
-}
-
 /** Writes a JSON body in one piece, the way express's `res.json` would, minus its per-call work. */
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -37,20 +34,30 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 }
 
 /** The media type of a Content-Type header, lower-cased, without parameters. */
-export function mediaType(header: string | undefined): string {
+function mediaType(header: string | undefined): string {
   return (header ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 }
 
-export function unsupportedMediaType(type: string) {
-  return statusBody(
-    415,
-    'UnsupportedMediaType',
-    `Content-Type must be application/json; got ${type === '' ? 'none' : type}`,
-  );
-}
+type Refusal = 400 | 413 | 415;
+const REFUSAL_REASONS: Readonly<Record<Refusal, string>> = {
+  400: 'BadRequest',
+  413: 'RequestEntityTooLarge',
+  415: 'UnsupportedMediaType',
+};
 
-export function tooLarge() {
-  return statusBody(413, 'RequestEntityTooLarge', `body exceeds ${MAX_BODY_BYTES} bytes`);
+/**
+ * The one place a review is refused before the engine sees it: counted by endpoint and code,
+ * answered with a Kubernetes Status body (never an AdmissionReview, so never an allow).
+ */
+function refuse(
+  metrics: Metrics,
+  res: ServerResponse,
+  endpoint: Endpoint,
+  code: Refusal,
+  message: string,
+): void {
+  metrics.rejectedBodies.inc({ endpoint, code: String(code) });
+  sendJson(res, code, failureStatus(code, REFUSAL_REASONS[code], message));
 }
 
 /** The object's name for logs, when it is a string (the body may put anything there). */
@@ -59,19 +66,18 @@ function nameOf(object: KubeObject | null): string | undefined {
   return typeof name === 'string' ? name : undefined;
 }
 
-export type ReviewResponder = (
+type ReviewResponder = (
   endpoint: Endpoint,
   raw: Buffer | undefined,
-  timeoutParam: unknown,
+  timeoutParam: string | undefined,
   res: ServerResponse,
 ) => Promise<void>;
 
 /**
- * Reads, decides and answers one review whose body has been read. Shared by the direct path
- * below and express's fallback route, so both answer alike. Callers count the request in
- * `lifecycle` (from the moment they start reading it).
+ * Reads, decides and answers one review whose body has been read. The caller counts the request
+ * in `lifecycle` (from the moment it starts reading it).
  */
-export function createReviewResponder(deps: ReviewDependencies): ReviewResponder {
+function createReviewResponder(deps: ReviewDependencies): ReviewResponder {
   const { engine, metrics, logger, lifecycle } = deps;
   // Label children resolved once rather than per request.
   const inFlight = {
@@ -88,8 +94,6 @@ export function createReviewResponder(deps: ReviewDependencies): ReviewResponder
     engine.handles('validate', group, kind) || engine.handles('mutate', group, kind)
       ? kind
       : 'other';
-  const rejected = (endpoint: Endpoint, code: number) =>
-    metrics.rejectedBodies.inc({ endpoint, code: String(code) });
 
   return async (endpoint, raw, timeoutParam, res) => {
     const started = process.hrtime.bigint();
@@ -100,22 +104,12 @@ export function createReviewResponder(deps: ReviewDependencies): ReviewResponder
       try {
         body = raw !== undefined && raw.length > 0 ? JSON.parse(raw.toString('utf8')) : undefined;
       } catch (error) {
-        rejected(endpoint, 400);
-        sendJson(
-          res,
-          400,
-          statusBody(400, 'BadRequest', `body is not valid JSON: ${(error as Error).message}`),
-        );
+        refuse(metrics, res, endpoint, 400, `body is not valid JSON: ${(error as Error).message}`);
         return;
       }
       const decoded = decodeAdmissionReview(body);
       if (!decoded.ok) {
-        rejected(endpoint, 400);
-        sendJson(
-          res,
-          400,
-          statusBody(400, 'BadRequest', `not an AdmissionReview: ${decoded.message}`),
-        );
+        refuse(metrics, res, endpoint, 400, `not an AdmissionReview: ${decoded.message}`);
         return;
       }
       const { request } = decoded.review;
@@ -150,7 +144,9 @@ export function createReviewResponder(deps: ReviewDependencies): ReviewResponder
       );
     } catch (error) {
       logger.error({ err: error }, 'review failed');
-      if (!res.headersSent) sendJson(res, 500, statusBody(500, 'InternalError', 'internal error'));
+      if (!res.headersSent) {
+        sendJson(res, 500, failureStatus(500, 'InternalError', 'internal error'));
+      }
     } finally {
       inFlight[endpoint].dec();
     }
@@ -162,72 +158,70 @@ const ENDPOINTS: ReadonlyMap<string, Endpoint> = new Map([
   ['/validate', 'validate'],
 ]);
 
+/** The endpoint a path names; like express's default routing, case and a trailing `/` do not matter. */
+function endpointOf(path: string): Endpoint | undefined {
+  const exact = ENDPOINTS.get(path);
+  if (exact !== undefined) return exact;
+  const lower = path.toLowerCase();
+  return ENDPOINTS.get(lower.endsWith('/') ? lower.slice(0, -1) : lower);
+}
+
 /**
- * The admission path without express: the API server's POSTs to /mutate and /validate are the
- * only hot path, and express's per-request set-up (prototype swaps, router, body-parser) cost
- * more than the review itself. Returns false for anything it does not take (other paths and
- * methods, compressed bodies), which express then handles as before.
+ * The only admission path: every POST to /mutate and /validate is read and answered here, without
+ * express. The API server's reviews are the only hot path, and express's per-request set-up
+ * (prototype swaps, router, body-parser) cost more than the review itself. Returns false for
+ * anything else (other paths and methods), which the caller hands to express.
  */
 export function createReviewListener(
   deps: ReviewDependencies,
-  respond: ReviewResponder = createReviewResponder(deps),
 ): (req: IncomingMessage, res: ServerResponse) => boolean {
   const { metrics, lifecycle } = deps;
+  const respond = createReviewResponder(deps);
   return (req, res) => {
     if (req.method !== 'POST') return false;
     const url = req.url ?? '';
     const question = url.indexOf('?');
-    const endpoint = ENDPOINTS.get(question === -1 ? url : url.slice(0, question));
+    const endpoint = endpointOf(question === -1 ? url : url.slice(0, question));
     if (endpoint === undefined) return false;
-    const encoding = req.headers['content-encoding'];
-    if (encoding !== undefined && encoding.toLowerCase() !== 'identity') return false;
 
     const type = mediaType(req.headers['content-type']);
-    if (type !== 'application/json') {
-      metrics.rejectedBodies.inc({ endpoint, code: '415' });
+    const encoding = req.headers['content-encoding'];
+    const decoder = decoderFor(encoding);
+    if (type !== 'application/json' || decoder === null) {
       // Unread bodies must still be drained before the connection can be reused.
       req.resume();
-      sendJson(res, 415, unsupportedMediaType(type));
+      refuse(
+        metrics,
+        res,
+        endpoint,
+        415,
+        decoder === null
+          ? `unsupported Content-Encoding "${encoding}"`
+          : `Content-Type must be application/json; got ${type === '' ? 'none' : type}`,
+      );
       return true;
     }
     const timeoutParam =
-      question === -1 ? undefined : new URLSearchParams(url.slice(question + 1)).get('timeout');
+      question === -1
+        ? undefined
+        : (new URLSearchParams(url.slice(question + 1)).get('timeout') ?? undefined);
 
     // Counted from the first byte, so a drain waits for bodies still arriving.
     lifecycle.requestStarted();
-    let settled = false;
-    const settle = () => {
-      if (settled) return;
-      settled = true;
-      lifecycle.requestFinished();
-    };
-    const declared = Number(req.headers['content-length']);
-    let size = 0;
-    let over = Number.isFinite(declared) && declared > MAX_BODY_BYTES;
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => {
-      if (over) return;
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        over = true;
-        chunks.length = 0;
-      } else chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (over) {
-        metrics.rejectedBodies.inc({ endpoint, code: '413' });
-        sendJson(res, 413, tooLarge());
-        settle();
+    readBody(req, MAX_BODY_BYTES, decoder, (body) => {
+      if (body.kind === 'read') {
+        void respond(endpoint, body.raw, timeoutParam, res).finally(() =>
+          lifecycle.requestFinished(),
+        );
         return;
       }
-      const raw = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
-      void respond(endpoint, raw, timeoutParam ?? undefined, res).finally(settle);
+      if (body.kind === 'too-large') {
+        refuse(metrics, res, endpoint, 413, `body exceeds ${MAX_BODY_BYTES} bytes`);
+      } else if (body.kind === 'undecodable') {
+        refuse(metrics, res, endpoint, 400, body.message);
+      }
+      lifecycle.requestFinished();
     });
-    // A client that goes away mid-body gets no answer; nothing else to undo.
-    req.on('close', () => {
-      if (!req.complete) settle();
-    });
-    req.on('error', settle);
     return true;
   };
 }

@@ -34,7 +34,7 @@ export function compare(a: Rational, b: Rational): -1 | 0 | 1 {
 }
 
 /** The share expressed in percentage points, exactly (`1/3` gives `100/3`). */
-export function toPercent(share: Rational): Rational {
+export function percentagePoints(share: Rational): Rational {
   return rational(share.num * 100n, share.den);
 }
 

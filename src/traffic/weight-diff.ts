@@ -1,6 +1,6 @@
 import type { RouteShift } from './compare.js';
 import { totalWeight } from './model.js';
-import { compare, rational, subtract, toPercent, type Rational } from './rational.js';
+import { compare, rational, subtract, percentagePoints, type Rational } from './rational.js';
 
 /** One backend's exact share before and after an edit, with its rise in percentage points. */
 export interface BackendRise {
@@ -52,7 +52,7 @@ export function routeRises(pairs: readonly RouteShift[]): RouteRise[] {
         name: b.name,
         oldShare: b.before,
         newShare: b.after,
-        risePoints: toPercent(subtract(b.after, b.before)),
+        risePoints: percentagePoints(subtract(b.after, b.before)),
       })),
     });
   }

@@ -4,7 +4,7 @@ import type { KubeObject } from '../../src/k8s/objects.js';
 import { pairRoutes, sharesChanged } from '../../src/traffic/compare.js';
 import type { WeightedSplit } from '../../src/traffic/model.js';
 import { readWeightedRoutes } from '../../src/traffic/readers/index.js';
-import { formatPercent, subtract, toPercent } from '../../src/traffic/rational.js';
+import { formatPercent, subtract, percentagePoints } from '../../src/traffic/rational.js';
 import { CORPUS, loadManifest } from './fixtures.js';
 
 function routes(file: string, index = 0): readonly WeightedSplit[] {
@@ -39,7 +39,7 @@ describe('old/new pairs of the corpus, compared on exact shares', () => {
     ]);
     // The 50-point jump, exactly.
     const v2 = pairRoutes(a!, b!)[1]!.backends[1]!;
-    expect(toPercent(subtract(v2.after, v2.before))).toEqual({ num: 50n, den: 1n });
+    expect(percentagePoints(subtract(v2.after, v2.before))).toEqual({ num: 50n, den: 1n });
     expect(sharesChanged(a!, b!)).toBe(true);
     expect(sharesChanged(b!, b!)).toBe(false);
   });

@@ -18,7 +18,7 @@ const RULE = 'policy-configmap';
  * cluster policy under `namespaceOverrides: tighten-only`. Always enforced: a policy cannot vouch
  * for itself, and an invalid one would never be applied anyway.
  */
-export const policyConfigMap: Validator = {
+export const policyConfigMapRule: Validator = {
   name: RULE,
   kinds: [{ group: '', kind: 'ConfigMap', versions: ['v1'] }],
   operations: ['CREATE', 'UPDATE'],

@@ -1,0 +1,58 @@
+import { NAMESPACE_ENFORCE_LABEL } from '../k8s/keys.js';
+import type { PolicyStore } from '../policy/store.js';
+import type { ClusterView } from './cluster-view.js';
+import { resolveMesh } from './mesh-resolution.js';
+import type { RuleContext } from './rule.js';
+import type { AdmissionRequest } from './types.js';
+
+export interface ContextSources {
+  readonly policy: PolicyStore;
+  readonly cluster: ClusterView;
+  readonly installNamespace: string;
+  readonly clock: () => Date;
+}
+
+/** What rules see of one review: one policy snapshot, the namespace's labels, the mesh in force. */
+export function reviewContext(request: AdmissionRequest, sources: ContextSources): RuleContext {
+  const policy = sources.policy.forNamespace(request.namespace);
+  const labels =
+    request.namespace === undefined
+      ? undefined
+      : sources.cluster.namespaceLabels(request.namespace);
+  return {
+    request,
+    policy,
+    clusterPolicy: sources.policy.cluster,
+    mesh: resolveMesh(policy, labels, sources.cluster),
+    namespaceLabels: labels,
+    cluster: sources.cluster,
+    installNamespace: sources.installNamespace,
+    now: sources.clock(),
+    memo: reviewMemo(),
+  };
+}
+
+/** Excluded by the policy's list or by the namespace's `meshwarden.io/enforce: disabled` label. */
+export function isExcluded(ctx: RuleContext): boolean {
+  const ns = ctx.request.namespace;
+  if (ns === undefined) return false;
+  if (ctx.policy.excludedNamespaces.includes(ns)) return true;
+  return ctx.namespaceLabels?.[NAMESPACE_ENFORCE_LABEL] === 'disabled';
+}
+
+/** A memo that lives as long as one review; its maps are made on first use. */
+function reviewMemo(): RuleContext['memo'] {
+  let byObject: WeakMap<object, Map<string, unknown>> | undefined;
+  return <T>(object: object, key: string, compute: () => T): T => {
+    byObject ??= new WeakMap();
+    let values = byObject.get(object);
+    if (values === undefined) {
+      values = new Map();
+      byObject.set(object, values);
+    }
+    if (values.has(key)) return values.get(key) as T;
+    const value = compute();
+    values.set(key, value);
+    return value;
+  };
+}
