@@ -8,7 +8,7 @@ import type { KubeObject, OwnerReference } from '../k8s/objects.js';
 import type { MeshId } from '../mesh/ids.js';
 import type { PolicyStore } from '../policy/store.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { TranslationResult } from '../traffic/translate.js';
+import type { TranslationResult } from '../translation/translate.js';
 import { isRecord } from '../util/objects.js';
 import { splitApiVersion } from '../util/api-version.js';
 import type { Discovery, ResolvedResource } from './discovery.js';

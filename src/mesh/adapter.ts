@@ -1,5 +1,3 @@
-import type { MeshId } from './ids.js';
-
 /** Where a key lives on an object's metadata. */
 export type MetadataMap = 'label' | 'annotation';
 
@@ -67,7 +65,8 @@ export interface DetectionEvidence {
  * each mesh through the traffic module.
  */
 export interface MeshAdapter {
-  readonly id: MeshId;
+  /** The id of the mesh's home (a `MeshId`; typed as a string so the registry can derive ids). */
+  readonly id: string;
   readonly displayName: string;
   /** Absent for meshes that route traffic without injecting a sidecar (gloo, gateway-api). */
   readonly injection?: SidecarInjection;

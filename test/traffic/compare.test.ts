@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../src/k8s/objects.js';
 import { pairRoutes, sharesChanged } from '../../src/traffic/compare.js';
 import type { WeightedSplit } from '../../src/traffic/model.js';
-import { readWeightedRoutes } from '../../src/traffic/readers/index.js';
+import { readWeightedRoutes } from '../../src/mesh/routes.js';
 import { formatPercent, subtract, toPercent } from '../../src/traffic/rational.js';
 import { CORPUS, loadManifest } from './fixtures.js';
 
