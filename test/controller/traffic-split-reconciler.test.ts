@@ -227,6 +227,8 @@ describe('TrafficSplit reconciler', () => {
       return found.length > 0 && found;
     }, 'a TranslationWarning Event');
     expect(warning?.message).toBe('backend web-v1: weight rounded to 0%');
+    // The warning Event is recorded before the object is applied: wait for the object too.
+    await waitFor(() => vs(), 'the VirtualService');
     expect(weights(vs())).toEqual([0, 100]);
     fake.upsert(split([{ service: 'bad', weight: 0 }], 'broken'));
     const [failure] = await waitFor(() => {

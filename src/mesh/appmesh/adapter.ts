@@ -34,6 +34,6 @@ export const appmeshAdapter: MeshAdapter = {
     crdGroups: [],
     webhookEntries: ['mpod.appmesh.k8s.aws'],
     webhookConfigurations: ['*appmesh-controller-mutating-webhook-configuration'],
-    controlPlane: [{ name: '*appmesh-controller', usualNamespace: 'appmesh-system' }],
+    controlPlane: [{ name: 'appmesh-controller', usualNamespace: 'appmesh-system' }],
   },
 };

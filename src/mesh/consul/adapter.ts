@@ -23,8 +23,13 @@ export const consulAdapter: MeshAdapter = {
       'servicedefaults.consul.hashicorp.com',
     ],
     crdGroups: [],
-    webhookEntries: ['*-connect-injector.consul.hashicorp.com'],
+    // `<fullname>-connect-injector.consul.hashicorp.com`; the fullname is the release's.
+    webhookEntries: ['*connect-injector.consul.hashicorp.com'],
     webhookConfigurations: ['*-connect-injector'],
-    controlPlane: [{ name: '*-connect-injector', usualNamespace: 'consul' }],
+    // The chart's fullname is `consul` for a release named consul, else `<release>-consul`.
+    controlPlane: [
+      { name: 'consul-connect-injector', usualNamespace: 'consul' },
+      { name: 'consul-consul-connect-injector', usualNamespace: 'consul' },
+    ],
   },
 };

@@ -27,9 +27,14 @@ export const istioAdapter: MeshAdapter = {
   ),
   detection: {
     crds: ['virtualservices.networking.istio.io', 'destinationrules.networking.istio.io'],
-    crdGroups: [],
-    webhookEntries: ['*.sidecar-injector.istio.io'],
+    crdGroups: ['security.istio.io'],
+    // namespace., object., rev.namespace., rev.object.sidecar-injector.istio.io, and the bare name.
+    webhookEntries: ['*.sidecar-injector.istio.io', 'sidecar-injector.istio.io'],
     webhookConfigurations: ['istio-sidecar-injector', 'istio-sidecar-injector-*'],
-    controlPlane: [{ name: 'istiod*', usualNamespace: 'istio-system', imageContains: ['pilot'] }],
+    // `istiod`, or `istiod-<revision>` for a revisioned install; never `istio-ingressgateway`.
+    controlPlane: [
+      { name: 'istiod', usualNamespace: 'istio-system', imageContains: ['pilot'] },
+      { name: 'istiod-*', usualNamespace: 'istio-system', imageContains: ['pilot'] },
+    ],
   },
 };
