@@ -64,8 +64,7 @@ export interface MeshDecision {
  * 2. Without any control plane, meshes whose API groups are served are the candidates;
  *    Gateway API counts only when no mesh API group is served at all.
  * 3. Several candidates: the policy's `fallbackMesh` when it is one of them, else the first in
- *    the registry order (src/mesh/registry.ts): istio, linkerd, consul, appmesh, kuma, osm,
- *    gloo, gateway-api.
+ *    the order of the mesh registry (src/mesh/registry.ts).
  * 4. Nothing found: no detected mesh; `auto` then means `fallbackMesh`.
  */
 export function decideMesh(evidence: readonly MeshEvidence[], fallbackMesh: MeshId): MeshDecision {

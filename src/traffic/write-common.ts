@@ -35,7 +35,7 @@ export function apiVersionOf(gvk: GroupVersionKind): string {
   return gvk.group === '' ? gvk.version : `${gvk.group}/${gvk.version}`;
 }
 
-/** A kind for messages, e.g. `networking.istio.io/v1 VirtualService`. */
+/** A kind for messages, e.g. `apps/v1 Deployment`. */
 export function kindText(gvk: GroupVersionKind): string {
   return `${apiVersionOf(gvk)} ${gvk.kind}`;
 }
