@@ -2,14 +2,10 @@ import type { MeshId } from '../mesh/ids.js';
 import type { Enforcement, PolicySpec } from '../policy/types.js';
 import type { ClusterView } from './cluster-view.js';
 import type { AdmissionRequest, Operation } from './types.js';
-import type { KubeObject } from '../k8s/objects.js';
+import type { KindRef, KubeObject } from '../k8s/objects.js';
 
-/** A kind a rule handles. `versions` absent means every version of the group. */
-export interface KindRef {
-  readonly group: string;
-  readonly kind: string;
-  readonly versions?: readonly string[];
-}
+/** Kept here for the rule modules that import it with the other rule types. */
+export type { KindRef };
 
 export interface RuleContext {
   readonly request: AdmissionRequest;

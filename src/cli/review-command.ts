@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { isMeshId } from '../mesh/ids.js';
+import { isMeshId, MESH_IDS } from '../mesh/ids.js';
 import { DEFAULT_POLICY_SPEC } from '../policy/defaults.js';
 import { formatPolicyErrors, parsePolicyOrConfigMap } from '../policy/load.js';
 import type { PolicySpec } from '../policy/types.js';
@@ -59,9 +59,7 @@ async function loadPolicy(file: string | undefined, mesh: string | undefined): P
   }
   if (mesh !== undefined) {
     if (!isMeshId(mesh))
-      throw new UsageError(
-        `--mesh must be one of istio, linkerd, consul, appmesh, kuma, osm, gloo, gateway-api; got ${mesh}`,
-      );
+      throw new UsageError(`--mesh must be one of ${MESH_IDS.join(', ')}; got ${mesh}`);
     spec = { ...spec, mesh };
   }
   return spec;

@@ -2,9 +2,9 @@ import { stringify } from 'yaml';
 import type { KubeObject } from '../k8s/objects.js';
 import { isMeshId, MESH_IDS } from '../mesh/ids.js';
 import { splitApiVersion } from '../util/api-version.js';
-import { TRAFFIC_SPLIT_GROUP } from '../traffic/readers/trafficsplit.js';
+import { TRAFFIC_SPLIT_GROUP } from '../traffic/smi/api.js';
 import { isHttpRouteGroup } from '../traffic/route-groups.js';
-import { translateTrafficSplit } from '../traffic/translate.js';
+import { translateTrafficSplit } from '../translation/translate.js';
 import { formatInputError, readManifests, type SourcedObject } from './manifests.js';
 import { EXIT, UsageError } from './program.js';
 

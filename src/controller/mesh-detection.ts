@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { KubeObject } from '../k8s/objects.js';
+import { detectionApiGroups, matchesNamePattern } from '../mesh/adapter.js';
 import { MESH_IDS, type MeshId } from '../mesh/ids.js';
+import { meshAdapters } from '../mesh/registry.js';
 import type { Metrics } from '../observability/metrics.js';
 import { asArray, asRecord, asString } from '../util/objects.js';
 import type { Discovery } from './discovery.js';
@@ -8,76 +10,31 @@ import { describeError } from './informer.js';
 import { KubeApiError, type KubeClient } from './kube-client.js';
 
 /**
- * How each mesh shows itself in a cluster. Kept as data, one entry per mesh, so that it can move
- * into the mesh adapters (`src/mesh/`) unchanged: `MeshDetector` only reads this shape.
- * Sources: smi-translation notes §3.2 (CRD groups, injector webhook entries, control planes).
+ * How one mesh shows itself in a cluster, derived from its adapter's `detection` (src/mesh): the
+ * adapter is the one place these facts live. Name patterns use `*` for any run of characters.
  */
 export interface MeshSignature {
   readonly mesh: MeshId;
   /** API groups served by the mesh's CRDs. Weak evidence: CRDs outlive uninstalls. */
   readonly apiGroups: readonly string[];
-  /** Names of the injector's entries in MutatingWebhookConfigurations (`webhooks[].name`). */
-  readonly injectorWebhooks: readonly RegExp[];
-  /** Control-plane Deployments in the namespace the mesh's installer uses by default. */
-  readonly controlPlane: readonly { readonly namespace: string; readonly name: RegExp }[];
+  /** Name patterns of the injector's entries in MutatingWebhookConfigurations (`webhooks[].name`). */
+  readonly injectorWebhooks: readonly string[];
+  /** Control-plane Deployments (name patterns) in the namespace the mesh's installer uses by default. */
+  readonly controlPlane: readonly { readonly namespace: string; readonly name: string }[];
 }
 
-export const MESH_SIGNATURES: readonly MeshSignature[] = [
-  {
-    mesh: 'istio',
-    apiGroups: ['networking.istio.io', 'security.istio.io'],
-    // namespace., object., rev.namespace., rev.object.sidecar-injector.istio.io
-    injectorWebhooks: [/(^|\.)sidecar-injector\.istio\.io$/],
-    controlPlane: [{ namespace: 'istio-system', name: /^istiod(-.+)?$/ }],
-  },
-  {
-    mesh: 'linkerd',
-    apiGroups: ['linkerd.io', 'policy.linkerd.io'],
-    injectorWebhooks: [/^linkerd-proxy-injector\.linkerd\.io$/],
-    controlPlane: [
-      { namespace: 'linkerd', name: /^linkerd-destination$/ },
-      { namespace: 'linkerd', name: /^linkerd-proxy-injector$/ },
-    ],
-  },
-  {
-    mesh: 'consul',
-    apiGroups: ['consul.hashicorp.com'],
-    injectorWebhooks: [/connect-injector\.consul\.hashicorp\.com$/],
-    controlPlane: [{ namespace: 'consul', name: /^consul(-consul)?-connect-injector$/ }],
-  },
-  {
-    mesh: 'kuma',
-    apiGroups: ['kuma.io'],
-    injectorWebhooks: [/kuma-injector\.kuma\.io$/],
-    controlPlane: [{ namespace: 'kuma-system', name: /^kuma-control-plane$/ }],
-  },
-  {
-    mesh: 'appmesh',
-    apiGroups: ['appmesh.k8s.aws'],
-    injectorWebhooks: [/^mpod\.appmesh\.k8s\.aws$/],
-    controlPlane: [{ namespace: 'appmesh-system', name: /^appmesh-controller$/ }],
-  },
-  {
-    mesh: 'osm',
-    apiGroups: ['config.openservicemesh.io'],
-    injectorWebhooks: [/^osm-inject\.k8s\.io$/],
-    controlPlane: [{ namespace: 'osm-system', name: /^osm-controller$/ }],
-  },
-  {
-    mesh: 'gloo',
-    apiGroups: ['gateway.solo.io', 'gloo.solo.io'],
-    injectorWebhooks: [],
-    controlPlane: [{ namespace: 'gloo-system', name: /^gloo$/ }],
-  },
-  {
-    // Routing only, and bundled by other meshes (Linkerd ships the HTTPRoute CRD): it is chosen
-    // only when no mesh at all is found.
-    mesh: 'gateway-api',
-    apiGroups: ['gateway.networking.k8s.io'],
-    injectorWebhooks: [],
-    controlPlane: [],
-  },
-];
+/** One signature per mesh, in registry order. */
+export const MESH_SIGNATURES: readonly MeshSignature[] = meshAdapters().map(
+  ({ id, detection }) => ({
+    mesh: id,
+    apiGroups: detectionApiGroups(detection),
+    injectorWebhooks: detection.webhookEntries,
+    controlPlane: detection.controlPlane.map((d) => ({
+      namespace: d.usualNamespace,
+      name: d.name,
+    })),
+  }),
+);
 
 /** The order that breaks ties between several meshes found with equal evidence. */
 export const DETECTION_ORDER: readonly MeshId[] = MESH_SIGNATURES.map((s) => s.mesh);
@@ -107,7 +64,7 @@ export interface MeshDecision {
  * 2. Without any control plane, meshes whose API groups are served are the candidates;
  *    Gateway API counts only when no mesh API group is served at all.
  * 3. Several candidates: the policy's `fallbackMesh` when it is one of them, else the first in
- *    the order istio, linkerd, consul, kuma, appmesh, osm, gloo, gateway-api.
+ *    the order of the mesh registry (src/mesh/registry.ts).
  * 4. Nothing found: no detected mesh; `auto` then means `fallbackMesh`.
  */
 export function decideMesh(evidence: readonly MeshEvidence[], fallbackMesh: MeshId): MeshDecision {
@@ -169,7 +126,9 @@ export async function gatherEvidence(
     onDenied('mutatingwebhookconfigurations', error);
   }
   for (const s of signatures) {
-    const entry = webhookEntries.find((n) => s.injectorWebhooks.some((re) => re.test(n)));
+    const entry = webhookEntries.find((n) =>
+      s.injectorWebhooks.some((p) => matchesNamePattern(p, n)),
+    );
     if (entry !== undefined)
       evidence.push({
         mesh: s.mesh,
@@ -195,7 +154,8 @@ export async function gatherEvidence(
   for (const s of signatures) {
     for (const cp of s.controlPlane) {
       const found = (deployments.get(cp.namespace) ?? []).find(
-        (d) => cp.name.test(d.metadata?.name ?? '') && asRecord(d.spec)?.replicas !== 0,
+        (d) =>
+          matchesNamePattern(cp.name, d.metadata?.name ?? '') && asRecord(d.spec)?.replicas !== 0,
       );
       if (found) {
         evidence.push({

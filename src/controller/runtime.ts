@@ -4,7 +4,7 @@ import type { KubeObject } from '../k8s/objects.js';
 import type { PolicyStore } from '../policy/store.js';
 import type { PolicySpec } from '../policy/types.js';
 import type { Metrics } from '../observability/metrics.js';
-import { translateTrafficSplit } from '../traffic/translate.js';
+import { translateTrafficSplit } from '../translation/translate.js';
 import {
   CertificateManager,
   type CertificateTiming,

@@ -6,9 +6,12 @@ import { NAMESPACE_ENFORCE_LABEL } from '../k8s/keys.js';
 import { resolveMesh } from '../admission/mesh-resolution.js';
 import type { KubeObject, OwnerReference } from '../k8s/objects.js';
 import type { MeshId } from '../mesh/ids.js';
+import { WRITTEN_KINDS } from '../mesh/registry.js';
 import type { PolicyStore } from '../policy/store.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { TranslationResult } from '../traffic/translate.js';
+import { TRAFFIC_SPLIT_GROUP } from '../traffic/smi/api.js';
+import { apiVersionOf } from '../traffic/write-common.js';
+import type { TranslationResult } from '../translation/translate.js';
 import { isRecord } from '../util/objects.js';
 import { splitApiVersion } from '../util/api-version.js';
 import type { Discovery, ResolvedResource } from './discovery.js';
@@ -17,18 +20,18 @@ import { describeError, Informer, type InformerOptions } from './informer.js';
 import { collectionPath, objectPath, type KubeClient } from './kube-client.js';
 import { WorkQueue } from './work-queue.js';
 
-export const TRAFFIC_SPLIT_GROUP = 'split.smi-spec.io';
 export const TRAFFIC_SPLIT_RESOURCE = 'trafficsplits';
 
-/** The kinds translation writes (CONTRACT §7), watched to put back drift and to prune. */
-export const TRANSLATION_TARGETS: readonly { apiVersion: string; kind: string }[] = [
-  { apiVersion: 'networking.istio.io/v1', kind: 'VirtualService' },
-  { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute' },
-  { apiVersion: 'consul.hashicorp.com/v1alpha1', kind: 'ServiceSplitter' },
-  { apiVersion: 'appmesh.k8s.aws/v1beta2', kind: 'VirtualRouter' },
-  { apiVersion: 'gateway.solo.io/v1', kind: 'VirtualService' },
-  { apiVersion: 'gateway.solo.io/v1', kind: 'RouteTable' },
-];
+/**
+ * The kinds translation writes (CONTRACT §7), from the writers in the registry, watched to put
+ * back drift and to prune. OSM's output is a TrafficSplit, which OSM reads as it is: nothing is
+ * written for it.
+ */
+export const TRANSLATION_TARGETS: readonly { apiVersion: string; kind: string }[] =
+  WRITTEN_KINDS.filter((gvk) => gvk.group !== TRAFFIC_SPLIT_GROUP).map((gvk) => ({
+    apiVersion: apiVersionOf(gvk),
+    kind: gvk.kind,
+  }));
 
 export type Translate = (split: KubeObject, mesh: MeshId) => TranslationResult;
 

@@ -9,6 +9,13 @@ export interface GroupVersionKind {
   readonly kind: string;
 }
 
+/** A kind a rule handles or a reader reads. `versions` absent means every version of the group. */
+export interface KindRef {
+  readonly group: string;
+  readonly kind: string;
+  readonly versions?: readonly string[];
+}
+
 export interface ObjectMeta {
   name?: string;
   generateName?: string;

@@ -1,5 +1,3 @@
-import type { MeshId } from './ids.js';
-
 /** Where a key lives on an object's metadata. */
 export type MetadataMap = 'label' | 'annotation';
 
@@ -45,7 +43,9 @@ export interface ControlPlaneDeployment {
 
 /**
  * What shows that a mesh is installed, strongest first in practice: webhook entry names, then a
- * control-plane Deployment, with CRDs confirming the API shape. A CRD alone is weak evidence: CRDs
+ * control-plane Deployment, with CRDs confirming the API shape. Cluster detection
+ * (controller/mesh-detection.ts) reads this and nothing else: the groups of `crds` and
+ * `crdGroups` as served API groups, `webhookEntries`, and `controlPlane` in its usual namespace. A CRD alone is weak evidence: CRDs
  * outlive uninstalls, and some meshes ship other projects' CRDs (Linkerd bundles Gateway API's).
  * Name patterns use `*` for any run of characters (see `matchesNamePattern`).
  */
@@ -67,11 +67,18 @@ export interface DetectionEvidence {
  * each mesh through the traffic module.
  */
 export interface MeshAdapter {
-  readonly id: MeshId;
+  /** The id of the mesh's home (a `MeshId`; typed as a string so the registry can derive ids). */
+  readonly id: string;
   readonly displayName: string;
   /** Absent for meshes that route traffic without injecting a sidecar (gloo, gateway-api). */
   readonly injection?: SidecarInjection;
   readonly detection: DetectionEvidence;
+}
+
+/** The API groups whose presence is evidence: each CRD's group (`<plural>.<group>`), then `crdGroups`. */
+export function detectionApiGroups(detection: DetectionEvidence): string[] {
+  const fromCrds = detection.crds.map((crd) => crd.slice(crd.indexOf('.') + 1));
+  return [...new Set([...fromCrds, ...detection.crdGroups])];
 }
 
 /** Does `name` match `pattern`, where `*` stands for any run of characters (possibly empty)? */

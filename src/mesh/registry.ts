@@ -1,31 +1,97 @@
+import type { GroupVersionKind } from '../k8s/objects.js';
+import type { RouteKind } from '../traffic/read-common.js';
+import { TRAFFIC_SPLIT_ROUTE_KIND } from '../traffic/smi/read.js';
+import type { Writer } from '../traffic/write-common.js';
 import type { MeshAdapter } from './adapter.js';
-import { appmeshAdapter } from './appmesh.js';
-import { consulAdapter } from './consul.js';
-import { gatewayApiAdapter } from './gateway-api.js';
-import { glooAdapter } from './gloo.js';
-import { MESH_IDS, type MeshId } from './ids.js';
-import { istioAdapter } from './istio.js';
-import { kumaAdapter } from './kuma.js';
-import { linkerdAdapter } from './linkerd.js';
-import { osmAdapter } from './osm.js';
+import { appmeshHome } from './appmesh/index.js';
+import { consulHome } from './consul/index.js';
+import { gatewayApiHome } from './gateway-api/index.js';
+import { glooHome } from './gloo/index.js';
+import type { MeshHome, MeshRouting } from './home.js';
+import { istioHome } from './istio/index.js';
+import { kumaHome } from './kuma/index.js';
+import { linkerdHome } from './linkerd/index.js';
+import { osmHome } from './osm/index.js';
 
-const ADAPTERS: Readonly<Record<MeshId, MeshAdapter>> = {
-  istio: istioAdapter,
-  linkerd: linkerdAdapter,
-  consul: consulAdapter,
-  appmesh: appmeshAdapter,
-  kuma: kumaAdapter,
-  osm: osmAdapter,
-  gloo: glooAdapter,
-  'gateway-api': gatewayApiAdapter,
-};
+/**
+ * Every mesh meshwarden knows, one home each. Adding a mesh is a folder `src/mesh/<id>/` and a
+ * line here: the ids, the route-kind table, the writer table and detection all derive from this
+ * list. Its order is the order ids are listed in and the tie-break order of mesh detection.
+ */
+const HOMES = [
+  istioHome,
+  linkerdHome,
+  consulHome,
+  appmeshHome,
+  kumaHome,
+  osmHome,
+  glooHome,
+  gatewayApiHome,
+] as const;
+
+/** A mesh id. `gloo` and `gateway-api` route traffic but inject no sidecar. */
+export type MeshId = (typeof HOMES)[number]['id'];
+
+export const MESH_IDS: readonly MeshId[] = HOMES.map((home) => home.id);
+
+export function isMeshId(value: unknown): value is MeshId {
+  return typeof value === 'string' && (MESH_IDS as readonly string[]).includes(value);
+}
+
+const BY_ID = new Map<string, MeshHome<MeshId>>(HOMES.map((home) => [home.id, home]));
+
+/** The home of one mesh. */
+export function meshHomeOf(id: MeshId): MeshHome<MeshId> {
+  const home = BY_ID.get(id);
+  if (!home) throw new Error(`no mesh home for ${id}`);
+  return home;
+}
+
+/** Every home, in registry order. */
+export function meshHomes(): readonly MeshHome<MeshId>[] {
+  return HOMES;
+}
+
+/** An adapter whose id is known to be a registered mesh. */
+export type RegisteredAdapter = MeshAdapter & { readonly id: MeshId };
+
+const ADAPTERS: readonly RegisteredAdapter[] = HOMES.map((home) => {
+  // A home whose adapter names another mesh is a bug in that home.
+  if (home.adapter.id !== home.id)
+    throw new Error(`mesh home ${home.id} holds adapter ${home.adapter.id}`);
+  return home.adapter as RegisteredAdapter;
+});
 
 /** The adapter of one mesh. */
-export function meshAdapter(id: MeshId): MeshAdapter {
-  return ADAPTERS[id];
+export function meshAdapter(id: MeshId): RegisteredAdapter {
+  return meshHomeOf(id).adapter as RegisteredAdapter;
 }
 
 /** Every adapter, in the order of `MESH_IDS`. */
-export function meshAdapters(): readonly MeshAdapter[] {
-  return MESH_IDS.map((id) => ADAPTERS[id]);
+export function meshAdapters(): readonly RegisteredAdapter[] {
+  return ADAPTERS;
 }
+
+/** Each distinct routing once (Linkerd and Kuma share Gateway API's). */
+export const MESH_ROUTINGS: readonly MeshRouting[] = [...new Set(HOMES.map((h) => h.routing))];
+
+/** The route kinds that carry weights (CONTRACT §3), each with its reader: SMI, then each home's. */
+export const ROUTE_KINDS: readonly RouteKind[] = [
+  TRAFFIC_SPLIT_ROUTE_KIND,
+  ...MESH_ROUTINGS.flatMap((routing) => routing.routeKinds),
+];
+
+/** The writer of each mesh's native routing objects (CONTRACT §7). */
+export const WRITERS = Object.fromEntries(
+  HOMES.map((home) => [home.id, home.routing.writer]),
+) as Readonly<Record<MeshId, Writer>>;
+
+/** Every kind a writer produces, once each, in registry order. */
+export const WRITTEN_KINDS: readonly GroupVersionKind[] = MESH_ROUTINGS.map(
+  (routing) => routing.writer.produces,
+).filter(
+  (gvk, i, all) =>
+    all.findIndex(
+      (o) => o.group === gvk.group && o.version === gvk.version && o.kind === gvk.kind,
+    ) === i,
+);

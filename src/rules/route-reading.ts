@@ -1,6 +1,6 @@
 import type { RuleContext } from '../admission/rule.js';
 import type { KubeObject } from '../k8s/objects.js';
-import { readWeightedRoutes, type RouteReadResult } from '../traffic/readers/index.js';
+import { readWeightedRoutes, type RouteReadResult } from '../mesh/routes.js';
 
 /**
  * The weighted routes of an object under review, read once per review however many validators

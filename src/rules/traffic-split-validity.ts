@@ -1,7 +1,7 @@
 import type { RuleContext, ValidationResult, Validator } from '../admission/rule.js';
 import type { KubeObject } from '../k8s/objects.js';
 import type { LocatedError } from '../traffic/model.js';
-import { TRAFFIC_SPLIT_GROUP, TRAFFIC_SPLIT_VERSIONS } from '../traffic/readers/trafficsplit.js';
+import { TRAFFIC_SPLIT_GROUP, TRAFFIC_SPLIT_VERSIONS } from '../traffic/smi/api.js';
 import { routesUnderReview } from './route-reading.js';
 
 const RULE = 'traffic-split';

@@ -1,6 +1,6 @@
 import type { Mutator, RuleContext } from '../admission/rule.js';
 import type { KubeObject } from '../k8s/objects.js';
-import { readWeightedRoutes, WEIGHTED_ROUTE_KINDS } from '../traffic/readers/index.js';
+import { readWeightedRoutes, WEIGHTED_ROUTE_KINDS } from '../mesh/routes.js';
 import { sharesChanged } from '../traffic/compare.js';
 import { ensureRecord } from '../util/objects.js';
 import { LAST_WEIGHT_CHANGE_ANNOTATION } from '../k8s/keys.js';

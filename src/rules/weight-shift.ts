@@ -10,7 +10,7 @@ import {
 import type { KubeObject } from '../k8s/objects.js';
 import type { PolicySpec } from '../policy/types.js';
 import { canaryAnalysis, flaggerManagement, flaggerStepLimit } from '../traffic/flagger.js';
-import { WEIGHTED_ROUTE_KINDS } from '../traffic/readers/index.js';
+import { WEIGHTED_ROUTE_KINDS } from '../mesh/routes.js';
 import { routesUnderReview } from './route-reading.js';
 import { compare, formatPercent, rational } from '../traffic/rational.js';
 import { pairRoutes, sharesChanged } from '../traffic/compare.js';

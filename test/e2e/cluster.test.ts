@@ -18,7 +18,7 @@ import {
   type KubeClient,
 } from '../../src/controller/kube-client.js';
 import { startWebhook, type RunningWebhook } from '../../src/server/serve.js';
-import { translateTrafficSplit } from '../../src/traffic/translate.js';
+import { translateTrafficSplit } from '../../src/translation/translate.js';
 import { silentLogger, waitFor } from '../helpers/cluster.js';
 
 const kubeconfig = process.env.KUBECONFIG?.split(delimiter).find((f) => f !== '');

@@ -4,7 +4,7 @@ import { pino, type Logger } from 'pino';
 import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../../src/k8s/objects.js';
 import type { MeshId } from '../../src/mesh/ids.js';
-import type { TranslationResult } from '../../src/traffic/translate.js';
+import type { TranslationResult } from '../../src/translation/translate.js';
 import type { FakeApiServer } from './fake-api-server.js';
 
 export const silentLogger = (): Logger => pino({ level: 'silent' });

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../src/k8s/objects.js';
 import { pairRoutes, sharesChanged } from '../../src/traffic/compare.js';
 import type { WeightedSplit } from '../../src/traffic/model.js';
-import { readWeightedRoutes } from '../../src/traffic/readers/index.js';
-import { formatPercent, subtract, percentagePoints } from '../../src/traffic/rational.js';
+import { readWeightedRoutes } from '../../src/mesh/routes.js';
+import { formatPercent, percentagePoints, subtract } from '../../src/traffic/rational.js';
 import { CORPUS, loadManifest } from './fixtures.js';
 
 function routes(file: string, index = 0): readonly WeightedSplit[] {

@@ -6,7 +6,7 @@ import {
   toConsulPercent,
   toPercent,
 } from '../../src/traffic/normalize.js';
-import { readTrafficSplit } from '../../src/traffic/readers/trafficsplit.js';
+import { readTrafficSplit } from '../../src/traffic/smi/read.js';
 
 const big = (xs: number[]) => xs.map(BigInt);
 

@@ -1,0 +1,24 @@
+import { meshHome, type MeshRouting } from '../home.js';
+import { consulAdapter } from './adapter.js';
+import { readConsulServiceSplitter } from './read.js';
+import { consulWriter } from './write.js';
+
+export const consulRouting: MeshRouting = {
+  home: 'consul',
+  routeKinds: [
+    {
+      id: 'consul-servicesplitter',
+      group: 'consul.hashicorp.com',
+      kind: 'ServiceSplitter',
+      versions: ['v1alpha1'],
+      read: readConsulServiceSplitter,
+    },
+  ],
+  writer: consulWriter,
+};
+
+export const consulHome = meshHome({
+  id: 'consul',
+  adapter: consulAdapter,
+  routing: consulRouting,
+});

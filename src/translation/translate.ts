@@ -1,0 +1,120 @@
+import type { KubeObject } from '../k8s/objects.js';
+import type { MeshId } from '../mesh/ids.js';
+import { WRITERS } from '../mesh/registry.js';
+import { asArray, asRecord } from '../util/objects.js';
+import type { HttpMatch, LocatedError } from '../traffic/model.js';
+import { splitApiVersion } from '../util/api-version.js';
+import { readTrafficSplit } from '../traffic/smi/read.js';
+import { resolveMatches } from '../traffic/route-groups.js';
+import { DEFAULT_CLUSTER_DOMAIN } from '../traffic/service-name.js';
+import { badHeaderName, type ServicePort } from '../traffic/write-common.js';
+
+/** The native routing objects for one TrafficSplit, or why there are none. */
+export type TranslationResult =
+  | {
+      readonly ok: true;
+      readonly objects: readonly KubeObject[];
+      readonly warnings: readonly string[];
+    }
+  | { readonly ok: false; readonly error: string };
+
+/** What translation may know beyond the TrafficSplit itself. Every field is optional. */
+export interface TranslateOptions {
+  /** Services of the split's namespace: the root Service's ports come from here. */
+  readonly services?: readonly KubeObject[];
+  /** HTTPRouteGroups (specs.smi-spec.io) that `spec.matches` refers to. */
+  readonly routeGroups?: readonly KubeObject[];
+  /** Root ports to use instead of the root Service's (HTTPRoute, App Mesh and Gloo need one). */
+  readonly ports?: readonly number[];
+  /** Namespace of a split that carries none. */
+  readonly namespace?: string;
+  /** Cluster DNS domain for fully qualified hosts (Istio). */
+  readonly clusterDomain?: string;
+}
+
+/**
+ * Translates an SMI TrafficSplit (any version) into the native routing objects of `mesh`
+ * (CONTRACT §7). Pure: no I/O. Deterministic: the same input gives identical output.
+ * A split the validating webhook would deny is refused with the same reasons.
+ */
+export function translateTrafficSplit(
+  split: KubeObject,
+  mesh: MeshId,
+  options: TranslateOptions = {},
+): TranslationResult {
+  const read = readTrafficSplit(
+    split,
+    options.namespace === undefined ? {} : { namespace: options.namespace },
+  );
+  const model = read.splits[0];
+  if (read.errors.length > 0 || !model) return refuse(read.errors);
+  let matches: HttpMatch[] | undefined;
+  if (model.matchRefs) {
+    const resolved = resolveMatches(model.matchRefs, model.namespace, options.routeGroups ?? []);
+    if (resolved.errors.length > 0) return refuse(resolved.errors);
+    matches = resolved.matches;
+    // Invalid in every mesh, so checked once here rather than by each writer.
+    const badHeader = badHeaderName(matches);
+    if (badHeader !== undefined)
+      return { ok: false, error: `header "${badHeader}" is not a valid HTTP header name` };
+  }
+  const ports = rootPorts(model.rootService, model.namespace, options);
+  if (!ports.ok) return { ok: false, error: ports.error };
+  const writer = WRITERS[mesh];
+  return writer.write({
+    split: { ...model, ...(matches ? { matches } : {}) },
+    matches,
+    ports: ports.ports,
+    clusterDomain: options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
+  });
+}
+
+/** One line per problem, each with its field path. */
+export function formatLocatedErrors(errors: readonly LocatedError[]): string {
+  const lines = errors.map((e) => `${e.path}: ${e.message}`);
+  return lines.length === 1
+    ? (lines[0] ?? '')
+    : `${lines.length} problems:\n${lines.map((l) => `- ${l}`).join('\n')}`;
+}
+
+function refuse(errors: readonly LocatedError[]): TranslationResult {
+  return {
+    ok: false,
+    error:
+      errors.length > 0 ? formatLocatedErrors(errors) : 'spec.backends: no backend could be read',
+  };
+}
+
+function rootPorts(
+  root: string,
+  namespace: string,
+  options: TranslateOptions,
+): { ok: true; ports: ServicePort[] | undefined } | { ok: false; error: string } {
+  if (options.ports && options.ports.length > 0) {
+    const bad = options.ports.find((p) => !Number.isInteger(p) || p < 1 || p > 65535);
+    if (bad !== undefined)
+      return { ok: false, error: `port ${bad} is not a port number (1-65535)` };
+    return {
+      ok: true,
+      ports: [...new Set(options.ports)].sort((a, b) => a - b).map((port) => ({ port })),
+    };
+  }
+  const service = (options.services ?? []).find(
+    (s) =>
+      s.kind === 'Service' &&
+      splitApiVersion(typeof s.apiVersion === 'string' ? s.apiVersion : '').group === '' &&
+      s.metadata?.name === root &&
+      (s.metadata.namespace ?? namespace) === namespace,
+  );
+  if (!service) return { ok: true, ports: undefined };
+  const ports: ServicePort[] = [];
+  for (const item of asArray(asRecord(service.spec)?.ports) ?? []) {
+    const p = asRecord(item);
+    const protocol = p?.protocol ?? 'TCP';
+    if (!p || typeof p.port !== 'number' || protocol !== 'TCP') continue;
+    if (ports.some((q) => q.port === p.port)) continue;
+    ports.push({ port: p.port, ...(typeof p.name === 'string' ? { name: p.name } : {}) });
+  }
+  // An empty list (found, but no TCP port) lets writers that need a port say so.
+  return { ok: true, ports };
+}
