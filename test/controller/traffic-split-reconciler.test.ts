@@ -18,7 +18,7 @@ import type { MeshId } from '../../src/mesh/ids.js';
 import { DEFAULT_POLICY_SPEC } from '../../src/policy/defaults.js';
 import { PolicyStore } from '../../src/policy/store.js';
 import { createMetrics } from '../../src/observability/metrics.js';
-import { translateTrafficSplit } from '../../src/traffic/translate.js';
+import { translateTrafficSplit } from '../../src/translation/translate.js';
 import { FakeApiServer } from '../helpers/fake-api-server.js';
 import {
   fakeTranslate,
