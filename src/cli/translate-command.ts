@@ -6,7 +6,7 @@ import { TRAFFIC_SPLIT_GROUP } from '../traffic/readers/trafficsplit.js';
 import { isHttpRouteGroup } from '../traffic/route-groups.js';
 import { translateTrafficSplit } from '../traffic/translate.js';
 import { formatInputError, readManifests, type SourcedObject } from './manifests.js';
-import { EXIT, UsageError } from './program.js';
+import { EXIT, UsageError } from './errors.js';
 
 export interface TranslateFlags {
   filename: string[];
