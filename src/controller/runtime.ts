@@ -5,12 +5,9 @@ import type { PolicyStore } from '../policy/store.js';
 import type { PolicySpec } from '../policy/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import { translateTrafficSplit } from '../traffic/translate.js';
-import {
-  CertificateManager,
-  type CertificateTiming,
-  type KeyPairSink,
-  type ReplicaProbe,
-} from './certificates.js';
+import { CertificateManager, type KeyPairSink } from './certificates/manager.js';
+import type { CertificateTiming } from './certificates/plan.js';
+import type { ReplicaProbe } from './certificates/probe.js';
 import { Discovery } from './discovery.js';
 import { EventRecorder } from './events.js';
 import { describeError, Informer, type BackoffOptions, type InformerOptions } from './informer.js';
