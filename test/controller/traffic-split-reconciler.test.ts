@@ -10,10 +10,10 @@ import {
 } from '../../src/controller/kube-client.js';
 import {
   contains,
-  pickWrittenVersion,
   TrafficSplitReconciler,
   type Translate,
 } from '../../src/controller/traffic-split-reconciler.js';
+import { pickWrittenVersion } from '../../src/controller/traffic-split-watches.js';
 import type { MeshId } from '../../src/mesh/ids.js';
 import { DEFAULT_POLICY_SPEC } from '../../src/policy/defaults.js';
 import { PolicyStore } from '../../src/policy/store.js';
@@ -227,6 +227,8 @@ describe('TrafficSplit reconciler', () => {
       return found.length > 0 && found;
     }, 'a TranslationWarning Event');
     expect(warning?.message).toBe('backend web-v1: weight rounded to 0%');
+    // The warning Event is sent before the apply, and neither waits for the other.
+    await waitFor(() => vs(), 'the VirtualService');
     expect(weights(vs())).toEqual([0, 100]);
     fake.upsert(split([{ service: 'bad', weight: 0 }], 'broken'));
     const [failure] = await waitFor(() => {
