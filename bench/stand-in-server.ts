@@ -1,5 +1,5 @@
 import { defaultRules } from '../src/rules/index.js';
-import { startWebhook } from '../src/server/serve.js';
+import { startWebhook } from '../src/app/serve.js';
 import { standInMarker } from './engine.js';
 
 /**

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { generateCertificates } from '../pki/issue.js';
 import { writeCertificates } from '../pki/files.js';
-import { UsageError } from './program.js';
+import { UsageError } from './errors.js';
 
 export async function runCerts(options: {
   out: string;

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { CommanderError } from 'commander';
-import { buildProgram, EXIT, UsageError } from './program.js';
+import { EXIT, UsageError } from './errors.js';
+import { buildProgram } from './program.js';
 
 async function main(argv: string[]): Promise<void> {
   try {

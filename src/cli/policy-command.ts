@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { formatPolicyErrors, parsePolicyOrConfigMap } from '../policy/load.js';
-import { EXIT, UsageError } from './program.js';
+import { EXIT, UsageError } from './errors.js';
 
 export async function runPolicyCheck(options: { filename: string }): Promise<void> {
   let text: string;

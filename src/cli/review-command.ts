@@ -5,7 +5,7 @@ import { formatPolicyErrors, parsePolicyOrConfigMap } from '../policy/load.js';
 import type { PolicySpec } from '../policy/types.js';
 import { formatInputError, readManifests } from './manifests.js';
 import { formatReviewText } from './output.js';
-import { EXIT, UsageError } from './program.js';
+import { EXIT, UsageError } from './errors.js';
 import { OfflineReviewer } from './review.js';
 
 interface ReviewFlags {

@@ -6,8 +6,8 @@ import {
   type CertMode,
   type RunningWebhook,
   type ServeOptions,
-} from '../server/serve.js';
-import { UsageError } from './program.js';
+} from '../app/serve.js';
+import { UsageError } from './errors.js';
 
 export interface ServeFlags {
   port: string;

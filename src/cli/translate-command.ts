@@ -6,7 +6,7 @@ import { TRAFFIC_SPLIT_GROUP } from '../traffic/smi/api.js';
 import { isHttpRouteGroup } from '../traffic/route-groups.js';
 import { translateTrafficSplit } from '../translation/translate.js';
 import { formatInputError, readManifests, type SourcedObject } from './manifests.js';
-import { EXIT, UsageError } from './program.js';
+import { EXIT, UsageError } from './errors.js';
 
 export interface TranslateFlags {
   filename: string[];

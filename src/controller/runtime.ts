@@ -1,28 +1,21 @@
 import type { Logger } from 'pino';
 import type { ClusterView } from '../admission/cluster-view.js';
-import type { KubeObject } from '../k8s/objects.js';
 import type { PolicyStore } from '../policy/store.js';
 import type { PolicySpec } from '../policy/types.js';
 import type { Metrics } from '../observability/metrics.js';
 import { translateTrafficSplit } from '../translation/translate.js';
-import {
-  CertificateManager,
-  type CertificateTiming,
-  type KeyPairSink,
-  type ReplicaProbe,
-} from './certificates.js';
+import { CertificateManager, type KeyPairSink } from './certificates/manager.js';
+import type { CertificateTiming } from './certificates/plan.js';
+import type { ReplicaProbe } from './certificates/probe.js';
 import { Discovery } from './discovery.js';
+import { startDiscoveryLoop, type DiscoveryLoop } from './discovery-loop.js';
 import { EventRecorder } from './events.js';
-import { describeError, Informer, type BackoffOptions, type InformerOptions } from './informer.js';
-import {
-  collectionPath,
-  createKubeClient,
-  loadKubeConfig,
-  type KubeClient,
-} from './kube-client.js';
+import { Informer, type BackoffOptions, type InformerOptions } from './informer.js';
+import { createKubeClient, loadKubeConfig, type KubeClient } from './kube-client.js';
 import { LeaderElector, type LeaderElectionTiming } from './leader-election.js';
 import { MeshDetector } from './mesh-detection.js';
 import { PolicyConfigMaps } from './policy-configmaps.js';
+import { PreferredVersionCache } from './preferred-version-cache.js';
 import { TrafficSplitReconciler, type Translate } from './traffic-split-reconciler.js';
 
 /** Timings and seams; production uses the defaults, tests shorten them. */
@@ -85,6 +78,38 @@ export interface ClusterRuntime {
 /** A cluster setting that cannot work (unreadable kubeconfig, not in a pod): a start-up error. */
 export class ClusterConfigError extends Error {}
 
+/** What every part of the controller is built with. */
+interface Base {
+  readonly client: KubeClient;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly informer: Omit<InformerOptions, 'logger'>;
+  readonly discovery: Discovery;
+  readonly events: EventRecorder;
+  /** False until the elector exists. */
+  readonly isLeader: () => boolean;
+}
+
+/** The watch caches the admission path and translation read. */
+interface Caches {
+  readonly namespaces: Informer;
+  readonly services: Informer;
+  /** Flagger Canaries for the weight-shift guard. */
+  readonly canaries: PreferredVersionCache;
+  /** HTTPRouteGroups for TrafficSplit matches. */
+  readonly routeGroups: PreferredVersionCache;
+}
+
+/** The parts built from the options; the elector starts them once it exists. */
+interface Parts {
+  readonly cluster: ClusterView;
+  readonly caches: Caches;
+  readonly meshDetector: MeshDetector;
+  readonly reconciler: TrafficSplitReconciler;
+  readonly policyConfigMaps: PolicyConfigMaps;
+  readonly certificates: CertificateManager | undefined;
+}
+
 /**
  * Connects to a cluster. Every replica keeps the watch caches the admission path reads
  * (namespaces, Flagger Canaries, policy ConfigMaps, the TLS Secret) and serves admission; the
@@ -93,41 +118,76 @@ export class ClusterConfigError extends Error {}
  * replica not ready (no policy loaded yet) while watches retry.
  */
 export async function startClusterRuntime(options: ClusterRuntimeOptions): Promise<ClusterRuntime> {
-  const { logger, metrics, policy, installNamespace } = options;
-  const tuning = options.tuning ?? {};
-  let client: KubeClient;
+  const client = await connect(options);
+  const leadership: { elector?: LeaderElector } = {};
+  const base = controllerBase(client, options, () => leadership.elector?.isLeader ?? false);
+  const parts = buildParts(base, options);
+  const leader = electLeader(base, options, parts);
+  leadership.elector = leader;
+  const discoveryLoop = await startParts(base, options, parts, leader);
+  return runtimeHandle(base, parts, leader, discoveryLoop);
+}
+
+async function connect(options: ClusterRuntimeOptions): Promise<KubeClient> {
   try {
     const config = await loadKubeConfig({
       ...(options.kubeconfig === undefined ? {} : { kubeconfig: options.kubeconfig }),
       ...(options.inCluster ? { inCluster: true } : {}),
     });
-    client = createKubeClient(config);
+    return createKubeClient(config);
   } catch (error) {
     throw new ClusterConfigError((error as Error).message);
   }
-  const informer: Omit<InformerOptions, 'logger'> = {
-    ...(tuning.informerBackoff ? { backoff: tuning.informerBackoff } : {}),
-    onRestart: (source) => metrics.watchRestarts.inc({ resource: source.name }),
+}
+
+function controllerBase(
+  client: KubeClient,
+  options: ClusterRuntimeOptions,
+  isLeader: () => boolean,
+): Base {
+  const { metrics } = options;
+  const backoff = options.tuning?.informerBackoff;
+  const log = options.logger.child({ component: 'controller' });
+  return {
+    client,
+    log,
+    metrics,
+    informer: {
+      ...(backoff ? { backoff } : {}),
+      onRestart: (source) => metrics.watchRestarts.inc({ resource: source.name }),
+    },
+    discovery: new Discovery(client),
+    events: new EventRecorder({ client, logger: log, instance: options.identity, isLeader }),
+    isLeader,
   };
-  const log = logger.child({ component: 'controller' });
+}
 
-  // The elector is built below; nothing asks before it exists.
-  const isLeader = (): boolean => leader.isLeader;
-  const events = new EventRecorder({ client, logger: log, instance: options.identity, isLeader });
-  const discovery = new Discovery(client);
+function watchCaches(base: Base): Caches {
+  const { client, discovery, log } = base;
+  const informer = { ...base.informer, logger: log };
+  const core = (kind: string, resource: string) =>
+    new Informer(
+      client,
+      { name: resource, apiVersion: 'v1', kind, path: `/api/v1/${resource}` },
+      informer,
+    );
+  const preferred = (group: string, kind: string, resource: string) =>
+    new PreferredVersionCache(client, discovery, { group, kind, resource }, informer);
+  return {
+    namespaces: core('Namespace', 'namespaces'),
+    // Translation needs the root Service's ports (HTTPRoute, App Mesh, Gloo) and the
+    // HTTPRouteGroups that `spec.matches` names: both come from watch caches.
+    services: core('Service', 'services'),
+    canaries: preferred('flagger.app', 'Canary', 'canaries'),
+    routeGroups: preferred('specs.smi-spec.io', 'HTTPRouteGroup', 'httproutegroups'),
+  };
+}
 
-  const namespaces = new Informer(
-    client,
-    { name: 'namespaces', apiVersion: 'v1', kind: 'Namespace', path: '/api/v1/namespaces' },
-    { ...informer, logger: log },
-  );
-  // Translation needs the root Service's ports (HTTPRoute, App Mesh, Gloo) and the
-  // HTTPRouteGroups that `spec.matches` names: both come from watch caches.
-  const services = new Informer(
-    client,
-    { name: 'services', apiVersion: 'v1', kind: 'Service', path: '/api/v1/services' },
-    { ...informer, logger: log },
-  );
+function buildParts(base: Base, options: ClusterRuntimeOptions): Parts {
+  const { client, discovery, events, isLeader, metrics, log, informer } = base;
+  const { policy } = options;
+  const tuning = options.tuning ?? {};
+  const caches = watchCaches(base);
   const meshDetector = new MeshDetector({
     client,
     discovery,
@@ -136,25 +196,16 @@ export async function startClusterRuntime(options: ClusterRuntimeOptions): Promi
     fallbackMesh: () => policy.cluster.fallbackMesh,
   });
   const cluster: ClusterView = {
-    namespaceLabels: (ns) => namespaces.get(ns)?.metadata?.labels,
+    namespaceLabels: (ns) => caches.namespaces.get(ns)?.metadata?.labels,
     detectedMesh: () => meshDetector.detectedMesh(),
-    canary: (ns, name) => canaryCache.current()?.get(name, ns),
+    canary: (ns, name) => caches.canaries.current()?.get(name, ns),
   };
-
   const reconciler = new TrafficSplitReconciler({
     client,
     discovery,
     policy,
     cluster,
-    translate:
-      tuning.translate ??
-      ((split, mesh) => {
-        const namespace = split.metadata?.namespace;
-        return translateTrafficSplit(split, mesh, {
-          services: services.list(namespace),
-          routeGroups: routeGroupCache.current()?.list(namespace) ?? [],
-        });
-      }),
+    translate: tuning.translate ?? translateWithCaches(caches),
     events,
     isLeader,
     metrics,
@@ -163,14 +214,10 @@ export async function startClusterRuntime(options: ClusterRuntimeOptions): Promi
     ...(tuning.blockedRetryMs === undefined ? {} : { blockedRetryMs: tuning.blockedRetryMs }),
     ...(tuning.retryBackoff ? { retryBackoff: tuning.retryBackoff } : {}),
   });
-  namespaces.on('update', (ns) => reconciler.enqueueNamespace(ns.metadata?.name ?? ''));
-  // A Service's ports or a route group's matches change what its namespace's splits translate to.
-  services.on('change', (svc) => reconciler.enqueueNamespace(svc.metadata?.namespace ?? ''));
-
   const policyConfigMaps = new PolicyConfigMaps({
     client,
     store: policy,
-    installNamespace,
+    installNamespace: options.installNamespace,
     base: options.basePolicy,
     metrics,
     logger: log,
@@ -181,136 +228,126 @@ export async function startClusterRuntime(options: ClusterRuntimeOptions): Promi
       reconciler.enqueueAll();
     },
   });
+  const parts = {
+    cluster,
+    caches,
+    meshDetector,
+    reconciler,
+    policyConfigMaps,
+    certificates: certificateManager(base, options),
+  };
+  requeueOnCacheChanges(parts);
+  return parts;
+}
 
-  const certificates = options.certificates
-    ? new CertificateManager({
-        client,
-        namespace: installNamespace,
-        secretName: options.certificates.secretName,
-        service: options.certificates.service,
-        ...(options.certificates.mutatingWebhook
-          ? { mutatingWebhook: options.certificates.mutatingWebhook }
-          : {}),
-        ...(options.certificates.validatingWebhook
-          ? { validatingWebhook: options.certificates.validatingWebhook }
-          : {}),
-        isLeader,
-        logger: log,
-        events,
-        informer,
-        ...(tuning.certificates ? { timing: tuning.certificates } : {}),
-        ...(tuning.probe ? { probe: tuning.probe } : {}),
-        ...(tuning.clock ? { clock: tuning.clock } : {}),
-      })
-    : undefined;
+function translateWithCaches(caches: Caches): Translate {
+  return (split, mesh) => {
+    const namespace = split.metadata?.namespace;
+    return translateTrafficSplit(split, mesh, {
+      services: caches.services.list(namespace),
+      routeGroups: caches.routeGroups.current()?.list(namespace) ?? [],
+    });
+  };
+}
 
+/** A namespace's labels, a Service's ports or a route group's matches change its splits. */
+function requeueOnCacheChanges({ caches, reconciler }: Parts): void {
+  caches.namespaces.on('update', (ns) => reconciler.enqueueNamespace(ns.metadata?.name ?? ''));
+  caches.services.on('change', (svc) => reconciler.enqueueNamespace(svc.metadata?.namespace ?? ''));
+  caches.routeGroups.onChange((g) => reconciler.enqueueNamespace(g.metadata?.namespace ?? ''));
+}
+
+function certificateManager(
+  base: Base,
+  options: ClusterRuntimeOptions,
+): CertificateManager | undefined {
+  const certificates = options.certificates;
+  if (!certificates) return undefined;
+  const tuning = options.tuning ?? {};
+  return new CertificateManager({
+    client: base.client,
+    namespace: options.installNamespace,
+    secretName: certificates.secretName,
+    service: certificates.service,
+    ...(certificates.mutatingWebhook ? { mutatingWebhook: certificates.mutatingWebhook } : {}),
+    ...(certificates.validatingWebhook
+      ? { validatingWebhook: certificates.validatingWebhook }
+      : {}),
+    isLeader: base.isLeader,
+    logger: base.log,
+    events: base.events,
+    informer: base.informer,
+    ...(tuning.certificates ? { timing: tuning.certificates } : {}),
+    ...(tuning.probe ? { probe: tuning.probe } : {}),
+    ...(tuning.clock ? { clock: tuning.clock } : {}),
+  });
+}
+
+function electLeader(base: Base, options: ClusterRuntimeOptions, parts: Parts): LeaderElector {
+  const { metrics } = base;
+  const leaderElection = options.tuning?.leaderElection;
   const leader = new LeaderElector({
-    client,
-    namespace: installNamespace,
+    client: base.client,
+    namespace: options.installNamespace,
     name: options.leaderLease,
     identity: options.identity,
-    logger: log,
-    ...(tuning.leaderElection ? { timing: tuning.leaderElection } : {}),
+    logger: base.log,
+    ...(leaderElection ? { timing: leaderElection } : {}),
     onStartedLeading: () => {
       metrics.leader.set(1);
-      reconciler.enqueueAll();
-      policyConfigMaps.reportOutstanding();
-      certificates?.requestReconcile();
+      parts.reconciler.enqueueAll();
+      parts.policyConfigMaps.reportOutstanding();
+      parts.certificates?.requestReconcile();
     },
     onStoppedLeading: () => metrics.leader.set(0),
   });
   metrics.leader.set(0);
+  return leader;
+}
 
-  /**
-   * A cache of one kind in the preferred version its group serves, following discovery: started
-   * when the group appears, restarted when the preferred version changes, stopped when it goes.
-   */
-  const followPreferredVersion = (
-    group: string,
-    kind: string,
-    resource: string,
-    onChange?: (object: KubeObject) => void,
-  ) => {
-    let cache: Informer | undefined;
-    return {
-      current: () => cache,
-      async sync() {
-        const version = discovery.groups().get(group)?.preferredVersion;
-        const apiVersion = version === undefined ? undefined : `${group}/${version}`;
-        if (cache && cache.source.apiVersion === apiVersion) return;
-        await cache?.stop();
-        cache = undefined;
-        if (apiVersion === undefined || !(await discovery.resolve(apiVersion, kind))) return;
-        cache = new Informer(
-          client,
-          {
-            name: `${resource}.${apiVersion}`,
-            apiVersion,
-            kind,
-            path: collectionPath(apiVersion, resource),
-          },
-          { ...informer, logger: log },
-        );
-        if (onChange) cache.on('change', onChange);
-        cache.start();
-      },
-      stop: () => cache?.stop(),
-    };
-  };
-  // Flagger Canaries for the weight-shift guard; HTTPRouteGroups for TrafficSplit matches.
-  const canaryCache = followPreferredVersion('flagger.app', 'Canary', 'canaries');
-  const routeGroupCache = followPreferredVersion(
-    'specs.smi-spec.io',
-    'HTTPRouteGroup',
-    'httproutegroups',
-    (g) => reconciler.enqueueNamespace(g.metadata?.namespace ?? ''),
-  );
-
-  let stopped = false;
-  let refreshTimer: NodeJS.Timeout | undefined;
-  const refreshMs = tuning.discoveryRefreshMs ?? 60_000;
-  const refresh = async () => {
-    let nextInMs = refreshMs;
-    try {
-      const changed = await discovery.refresh();
-      if (changed) {
-        await reconciler.syncWithDiscovery();
-        await canaryCache.sync();
-        await routeGroupCache.sync();
-      }
-      const before = meshDetector.detectedMesh();
-      const decision = await meshDetector.refresh();
-      if (changed || decision.mesh !== before) reconciler.enqueueAll();
-    } catch (error) {
-      log.warn({ err: describeError(error) }, 'API discovery failed; retrying');
-      nextInMs = Math.min(refreshMs, 5_000);
-    }
-    if (stopped) return;
-    refreshTimer = setTimeout(() => void refresh(), nextInMs);
-    refreshTimer.unref();
-  };
-  const resync = setInterval(() => reconciler.enqueueAll(), tuning.resyncMs ?? 300_000);
-  resync.unref();
-
-  namespaces.start();
-  services.start();
-  policyConfigMaps.start();
-  certificates?.start();
-  await reconciler.start();
-  void refresh();
+async function startParts(
+  base: Base,
+  options: ClusterRuntimeOptions,
+  parts: Parts,
+  leader: LeaderElector,
+): Promise<DiscoveryLoop> {
+  parts.caches.namespaces.start();
+  parts.caches.services.start();
+  parts.policyConfigMaps.start();
+  parts.certificates?.start();
+  await parts.reconciler.start();
+  const tuning = options.tuning ?? {};
+  const discoveryLoop = startDiscoveryLoop({
+    discovery: base.discovery,
+    logger: base.log,
+    reconciler: parts.reconciler,
+    meshDetector: parts.meshDetector,
+    followers: [parts.caches.canaries, parts.caches.routeGroups],
+    ...(tuning.discoveryRefreshMs === undefined ? {} : { refreshMs: tuning.discoveryRefreshMs }),
+    ...(tuning.resyncMs === undefined ? {} : { resyncMs: tuning.resyncMs }),
+  });
   leader.start();
-  log.info(
+  base.log.info(
     {
       identity: options.identity,
-      lease: `${installNamespace}/${options.leaderLease}`,
+      lease: `${options.installNamespace}/${options.leaderLease}`,
       certificates: options.certificates ? 'self-managed' : 'external',
     },
     'cluster runtime started',
   );
+  return discoveryLoop;
+}
 
+function runtimeHandle(
+  base: Base,
+  parts: Parts,
+  leader: LeaderElector,
+  discoveryLoop: DiscoveryLoop,
+): ClusterRuntime {
+  const { cluster, caches, reconciler, policyConfigMaps, meshDetector, certificates } = parts;
   return {
     cluster,
-    client,
+    client: base.client,
     leader,
     reconciler,
     policyConfigMaps,
@@ -319,19 +356,17 @@ export async function startClusterRuntime(options: ClusterRuntimeOptions): Promi
     attachServer: (sink) => certificates?.attach(sink),
     setBasePolicy: (spec) => policyConfigMaps.setBase(spec),
     async stop() {
-      stopped = true;
-      clearTimeout(refreshTimer);
-      clearInterval(resync);
+      discoveryLoop.stop();
       await reconciler.stop();
       await certificates?.stop();
       await leader.stop();
-      metrics.leader.set(0);
+      base.metrics.leader.set(0);
       await Promise.all([
-        namespaces.stop(),
-        services.stop(),
+        caches.namespaces.stop(),
+        caches.services.stop(),
         policyConfigMaps.stop(),
-        canaryCache.stop(),
-        routeGroupCache.stop(),
+        caches.canaries.stop(),
+        caches.routeGroups.stop(),
       ]);
     },
   };

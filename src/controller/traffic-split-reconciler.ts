@@ -14,10 +14,11 @@ import { apiVersionOf } from '../traffic/write-common.js';
 import type { TranslationResult } from '../translation/translate.js';
 import { isRecord } from '../util/objects.js';
 import { splitApiVersion } from '../util/api-version.js';
-import type { Discovery, ResolvedResource } from './discovery.js';
+import type { Discovery } from './discovery.js';
 import type { EventRecorder } from './events.js';
-import { describeError, Informer, type InformerOptions } from './informer.js';
-import { collectionPath, objectPath, type KubeClient } from './kube-client.js';
+import { describeError, type InformerOptions } from './informer.js';
+import { objectPath, type KubeClient } from './kube-client.js';
+import { TrafficSplitWatches } from './traffic-split-watches.js';
 import { WorkQueue } from './work-queue.js';
 
 export const TRAFFIC_SPLIT_RESOURCE = 'trafficsplits';
@@ -72,10 +73,7 @@ export interface TrafficSplitReconcilerOptions {
 export class TrafficSplitReconciler {
   readonly #o: TrafficSplitReconcilerOptions;
   readonly #queue: WorkQueue;
-  /** TrafficSplit informers by version, in the server's priority order. */
-  #splits = new Map<string, Informer>();
-  /** Informers on the kinds meshwarden writes, by `apiVersion kind`. */
-  readonly #owned = new Map<string, { informer: Informer; resource: ResolvedResource }>();
+  readonly #watches: TrafficSplitWatches;
   #started = false;
 
   constructor(options: TrafficSplitReconcilerOptions) {
@@ -84,6 +82,16 @@ export class TrafficSplitReconciler {
       logger: options.logger,
       name: 'trafficsplits',
       ...(options.retryBackoff ? { backoff: options.retryBackoff } : {}),
+    });
+    this.#watches = new TrafficSplitWatches({
+      client: options.client,
+      discovery: options.discovery,
+      logger: options.logger,
+      informer: options.informer,
+      group: TRAFFIC_SPLIT_GROUP,
+      resource: TRAFFIC_SPLIT_RESOURCE,
+      targets: TRANSLATION_TARGETS,
+      onChange: (key) => this.#queue.add(key),
     });
   }
 
@@ -97,15 +105,12 @@ export class TrafficSplitReconciler {
   async stop(): Promise<void> {
     this.#started = false;
     await this.#queue.stop();
-    await Promise.all([
-      ...[...this.#splits.values()].map((i) => i.stop()),
-      ...[...this.#owned.values()].map((o) => o.informer.stop()),
-    ]);
+    await this.#watches.stop();
   }
 
   /** Served TrafficSplit versions being watched. */
   get watchedVersions(): readonly string[] {
-    return [...this.#splits.keys()];
+    return this.#watches.versions;
   }
 
   /** Resolves when the queue is empty and idle (tests). */
@@ -115,128 +120,66 @@ export class TrafficSplitReconciler {
 
   /** Queues every known split (leadership gained, policy or mesh changed, resync). */
   enqueueAll(): void {
-    for (const key of this.#keys()) this.#queue.add(key);
+    for (const key of this.#watches.keys()) this.#queue.add(key);
   }
 
   enqueueNamespace(namespace: string): void {
-    for (const key of this.#keys()) if (key.startsWith(`${namespace}/`)) this.#queue.add(key);
+    for (const key of this.#watches.keys())
+      if (key.startsWith(`${namespace}/`)) this.#queue.add(key);
   }
 
   /** Starts or stops informers to match what the API server serves now. */
   async syncWithDiscovery(): Promise<void> {
-    if (!this.#started) return;
-    const { discovery } = this.#o;
-    const versions = await discovery.versionsServing(TRAFFIC_SPLIT_GROUP, TRAFFIC_SPLIT_RESOURCE);
-    const next = new Map<string, Informer>();
-    for (const version of versions) {
-      let informer = this.#splits.get(version);
-      if (!informer) {
-        const apiVersion = `${TRAFFIC_SPLIT_GROUP}/${version}`;
-        informer = new Informer(
-          this.#o.client,
-          {
-            name: `trafficsplits.${apiVersion}`,
-            apiVersion,
-            kind: 'TrafficSplit',
-            path: collectionPath(apiVersion, TRAFFIC_SPLIT_RESOURCE),
-          },
-          { ...this.#o.informer, logger: this.#o.logger },
-        );
-        informer.on('change', (split) => this.#queue.add(keyOf(split)));
-        informer.start();
-        this.#o.logger.info({ apiVersion }, 'watching TrafficSplits');
-      }
-      next.set(version, informer);
-    }
-    for (const [version, informer] of this.#splits) {
-      if (next.has(version)) continue;
-      this.#o.logger.info({ version }, 'TrafficSplit version no longer served; watch stopped');
-      await informer.stop();
-    }
-    this.#splits = next;
-    for (const target of TRANSLATION_TARGETS) {
-      const resource = await discovery.resolve(target.apiVersion, target.kind);
-      if (resource) this.#watchOwned(resource);
-    }
-  }
-
-  #keys(): Set<string> {
-    const keys = new Set<string>();
-    for (const informer of this.#splits.values())
-      for (const s of informer.list()) keys.add(keyOf(s));
-    return keys;
-  }
-
-  #watchOwned(resource: ResolvedResource): Informer {
-    const id = `${resource.apiVersion} ${resource.kind}`;
-    const existing = this.#owned.get(id);
-    if (existing) return existing.informer;
-    const informer = new Informer(
-      this.#o.client,
-      {
-        name: `${resource.name}.${resource.apiVersion}`,
-        apiVersion: resource.apiVersion,
-        kind: resource.kind,
-        path: collectionPath(resource.apiVersion, resource.name),
-        labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`,
-      },
-      { ...this.#o.informer, logger: this.#o.logger },
-    );
-    informer.on('change', (object) => {
-      for (const ref of object.metadata?.ownerReferences ?? [])
-        if (
-          ref.kind === 'TrafficSplit' &&
-          splitApiVersion(ref.apiVersion).group === TRAFFIC_SPLIT_GROUP
-        )
-          this.#queue.add(`${object.metadata?.namespace ?? ''}/${ref.name}`);
-    });
-    informer.start();
-    this.#owned.set(id, { informer, resource });
-    return informer;
+    if (this.#started) await this.#watches.sync();
   }
 
   /** `namespace/name` of every TrafficSplit in the caches. */
   splitKeys(): string[] {
-    return [...this.#keys()].sort();
-  }
-
-  /**
-   * The split to translate: the copy in the version it was last written in. 'pending' while
-   * the caches of the versions disagree (one watch is ahead of another): the lagging watch's
-   * event queues the split again.
-   */
-  #current(namespace: string, name: string): KubeObject | 'pending' | undefined {
-    const copies: KubeObject[] = [];
-    let synced = 0;
-    for (const informer of this.#splits.values()) {
-      if (!informer.hasSynced) continue;
-      synced++;
-      const copy = informer.get(name, namespace);
-      if (copy) copies.push(copy);
-    }
-    if (copies.length === 0) return undefined;
-    const versions = new Set(copies.map((c) => c.metadata?.resourceVersion));
-    if (copies.length < synced || versions.size > 1) return 'pending';
-    return pickWrittenVersion(copies);
+    return [...this.#watches.keys()].sort();
   }
 
   async #reconcile(key: string): Promise<{ requeueAfterMs?: number }> {
-    const { events, metrics, logger } = this.#o;
-    if (!this.#o.isLeader()) return {};
+    const target = this.#target(key);
+    if (!target) return {};
+    const desired = this.#translate(target);
+    if (!desired) return {};
+    const { metrics, events } = this.#o;
+    let outcome: { keep: Set<string>; blocked: boolean; applied: number };
+    try {
+      outcome = await this.#applyAll(target, desired);
+      await this.#prune(target, outcome.keep);
+    } catch (error) {
+      metrics.reconciles.inc({ result: 'error' });
+      events.record(target.split, 'Warning', 'ApplyFailed', describeError(error));
+      throw error;
+    }
+    const { blocked, applied } = outcome;
+    metrics.reconciles.inc({ result: blocked ? 'blocked' : applied > 0 ? 'applied' : 'unchanged' });
+    return blocked ? { requeueAfterMs: this.#o.blockedRetryMs ?? 30_000 } : {};
+  }
+
+  /** The split behind `key` and its mesh; undefined when there is nothing to do (or not leader). */
+  #target(key: string): Target | undefined {
+    if (!this.#o.isLeader()) return undefined;
     const slash = key.indexOf('/');
     const namespace = key.slice(0, slash);
     const name = key.slice(slash + 1);
-    const split = this.#current(namespace, name);
+    const split = this.#watches.current(namespace, name);
     // A deleted split: garbage collection removes what it owned.
-    if (!split || split === 'pending') return {};
+    if (!split || split === 'pending') return undefined;
     const policy = this.#o.policy.forNamespace(namespace);
     const labels = this.#o.cluster.namespaceLabels(namespace);
     if (
       policy.excludedNamespaces.includes(namespace) ||
       labels?.[NAMESPACE_ENFORCE_LABEL] === 'disabled'
     )
-      return {};
-    const mesh = resolveMesh(policy, labels, this.#o.cluster);
+      return undefined;
+    return { key, namespace, split, mesh: resolveMesh(policy, labels, this.#o.cluster) };
+  }
+
+  /** The objects to write, owned by the split; undefined (with an Event) when translation fails. */
+  #translate({ split, mesh }: Target): KubeObject[] | undefined {
+    const { events, metrics } = this.#o;
     let result: TranslationResult;
     try {
       result = this.#o.translate(split, mesh);
@@ -251,97 +194,106 @@ export class TrafficSplitReconciler {
         'TranslationFailed',
         `cannot translate for ${mesh}: ${result.error}`,
       );
-      return {};
+      return undefined;
     }
     for (const warning of result.warnings)
       events.record(split, 'Warning', 'TranslationWarning', warning);
+    return (
+      result.objects
+        // OSM reads the TrafficSplit itself: there is nothing else to write.
+        .filter((o) => !sameObject(o, split))
+        .map((o) => ownedCopy(o, split))
+    );
+  }
 
-    const desired = result.objects
-      // OSM reads the TrafficSplit itself: there is nothing else to write.
-      .filter((o) => !sameObject(o, split))
-      .map((o) => ownedCopy(o, split));
+  /** Applies each desired object; `keep` names those the cluster serves, for pruning. */
+  async #applyAll(target: Target, desired: readonly KubeObject[]) {
     const keep = new Set<string>();
     let blocked = false;
     let applied = 0;
-    try {
-      for (const object of desired) {
-        const apiVersion = object.apiVersion ?? '';
-        const kind = object.kind ?? '';
+    for (const object of desired) {
+      const id = identity(object);
+      const outcome = await this.#applyOne(target, object);
+      if (outcome !== 'not-served') keep.add(id);
+      if (outcome === 'not-served' || outcome === 'foreign') blocked = true;
+      if (outcome === 'applied') applied++;
+    }
+    return { keep, blocked, applied };
+  }
+
+  async #applyOne(
+    { key, namespace, split, mesh }: Target,
+    object: KubeObject,
+  ): Promise<'applied' | 'unchanged' | 'not-served' | 'foreign'> {
+    const { events, logger } = this.#o;
+    const apiVersion = object.apiVersion ?? '';
+    const kind = object.kind ?? '';
+    const objName = object.metadata?.name ?? '';
+    const resource = await this.#o.discovery.resolve(apiVersion, kind);
+    if (!resource) {
+      events.record(
+        split,
+        'Warning',
+        'KindNotServed',
+        `${apiVersion} ${kind} is not served by this cluster; install the ${mesh} CRDs, or choose the mesh with the namespace label meshwarden.io/mesh`,
+      );
+      return 'not-served';
+    }
+    const ns = resource.namespaced ? namespace : undefined;
+    if (!resource.namespaced) delete object.metadata?.namespace;
+    const path = objectPath(apiVersion, resource.name, ns, objName);
+    const cached = this.#watches.watchOwned(resource).get(objName, ns);
+    const current = cached ?? (await this.#o.client.get(path));
+    if (current && !controlledBy(current, split)) {
+      events.record(
+        split,
+        'Warning',
+        'ForeignObject',
+        `${kind} ${namespace}/${objName} exists and is not controlled by this TrafficSplit; it was left unchanged. Delete or rename it to let meshwarden manage it.`,
+      );
+      return 'foreign';
+    }
+    if (current && contains(current, object)) return 'unchanged';
+    await this.#o.client.apply(path, object);
+    logger.info({ split: key, kind, name: objName, mesh }, current ? 'reapplied' : 'created');
+    events.record(
+      split,
+      'Normal',
+      current ? 'Updated' : 'Created',
+      `${current ? 'updated' : 'created'} ${kind} ${namespace}/${objName} for ${mesh}`,
+    );
+    return 'applied';
+  }
+
+  /** Deletes what the split controls and translation no longer produces (the mesh changed). */
+  async #prune({ key, namespace, split }: Target, keep: ReadonlySet<string>): Promise<void> {
+    for (const { informer, resource } of this.#watches.owned) {
+      const ns = resource.namespaced ? namespace : undefined;
+      for (const object of informer.list(ns)) {
+        if (!controlledBy(object, split) || keep.has(identity(object))) continue;
         const objName = object.metadata?.name ?? '';
-        const resource = await this.#o.discovery.resolve(apiVersion, kind);
-        if (!resource) {
-          blocked = true;
-          events.record(
-            split,
-            'Warning',
-            'KindNotServed',
-            `${apiVersion} ${kind} is not served by this cluster; install the ${mesh} CRDs, or choose the mesh with the namespace label meshwarden.io/mesh`,
-          );
-          continue;
-        }
-        keep.add(identity(object));
-        const ns = resource.namespaced ? namespace : undefined;
-        if (!resource.namespaced) delete object.metadata?.namespace;
-        const path = objectPath(apiVersion, resource.name, ns, objName);
-        const cached = this.#watchOwned(resource).get(objName, ns);
-        const current = cached ?? (await this.#o.client.get(path));
-        if (current && !controlledBy(current, split)) {
-          blocked = true;
-          events.record(
-            split,
-            'Warning',
-            'ForeignObject',
-            `${kind} ${namespace}/${objName} exists and is not controlled by this TrafficSplit; it was left unchanged. Delete or rename it to let meshwarden manage it.`,
-          );
-          continue;
-        }
-        if (current && contains(current, object)) continue;
-        await this.#o.client.apply(path, object);
-        applied++;
-        logger.info({ split: key, kind, name: objName, mesh }, current ? 'reapplied' : 'created');
-        events.record(
+        await this.#o.client.delete(objectPath(resource.apiVersion, resource.name, ns, objName));
+        this.#o.logger.info(
+          { split: key, kind: object.kind, name: objName },
+          'deleted: no longer produced',
+        );
+        this.#o.events.record(
           split,
           'Normal',
-          current ? 'Updated' : 'Created',
-          `${current ? 'updated' : 'created'} ${kind} ${namespace}/${objName} for ${mesh}`,
+          'Deleted',
+          `deleted ${object.kind ?? ''} ${objName}: translation no longer produces it`,
         );
       }
-      for (const { informer, resource } of this.#owned.values()) {
-        for (const object of informer.list(resource.namespaced ? namespace : undefined)) {
-          if (!controlledBy(object, split) || keep.has(identity(object))) continue;
-          const objName = object.metadata?.name ?? '';
-          await this.#o.client.delete(
-            objectPath(
-              resource.apiVersion,
-              resource.name,
-              resource.namespaced ? namespace : undefined,
-              objName,
-            ),
-          );
-          logger.info(
-            { split: key, kind: object.kind, name: objName },
-            'deleted: no longer produced',
-          );
-          events.record(
-            split,
-            'Normal',
-            'Deleted',
-            `deleted ${object.kind ?? ''} ${objName}: translation no longer produces it`,
-          );
-        }
-      }
-    } catch (error) {
-      metrics.reconciles.inc({ result: 'error' });
-      events.record(split, 'Warning', 'ApplyFailed', describeError(error));
-      throw error;
     }
-    metrics.reconciles.inc({ result: blocked ? 'blocked' : applied > 0 ? 'applied' : 'unchanged' });
-    return blocked ? { requeueAfterMs: this.#o.blockedRetryMs ?? 30_000 } : {};
   }
 }
 
-function keyOf(object: KubeObject): string {
-  return `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
+/** A split to reconcile: `namespace/name`, the copy to translate, and the mesh it is for. */
+interface Target {
+  readonly key: string;
+  readonly namespace: string;
+  readonly split: KubeObject;
+  readonly mesh: MeshId;
 }
 
 /** Group, kind, namespace and name: one object whatever version it is read in. */
@@ -392,23 +344,4 @@ export function contains(current: unknown, desired: unknown): boolean {
     return Object.entries(desired).every(([k, v]) => contains(current[k], v));
   }
   return isDeepStrictEqual(current, desired);
-}
-
-/**
- * Of the copies of one object read in several versions, the one in the version of its latest
- * write (from managedFields), else the first (the server's preferred order).
- */
-export function pickWrittenVersion(copies: readonly KubeObject[]): KubeObject | undefined {
-  const first = copies[0];
-  if (!first) return undefined;
-  const fields = first.metadata?.managedFields;
-  if (!Array.isArray(fields)) return first;
-  let latest: { apiVersion: string; time: string } | undefined;
-  for (const entry of fields) {
-    if (!isRecord(entry) || typeof entry.apiVersion !== 'string') continue;
-    if (entry.subresource !== undefined) continue;
-    const time = typeof entry.time === 'string' ? entry.time : '';
-    if (!latest || time >= latest.time) latest = { apiVersion: entry.apiVersion, time };
-  }
-  return copies.find((c) => c.apiVersion === latest?.apiVersion) ?? first;
 }

@@ -10,7 +10,7 @@ import { startServe } from '../../src/cli/serve-command.js';
 import type { ControllerTuning } from '../../src/controller/runtime.js';
 import { generateCertificates } from '../../src/pki/issue.js';
 import { writeCertificates } from '../../src/pki/files.js';
-import type { RunningWebhook } from '../../src/server/serve.js';
+import type { RunningWebhook } from '../../src/app/serve.js';
 import { FakeApiServer } from '../helpers/fake-api-server.js';
 import {
   fakeTranslate,

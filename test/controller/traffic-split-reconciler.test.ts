@@ -10,10 +10,10 @@ import {
 } from '../../src/controller/kube-client.js';
 import {
   contains,
-  pickWrittenVersion,
   TrafficSplitReconciler,
   type Translate,
 } from '../../src/controller/traffic-split-reconciler.js';
+import { pickWrittenVersion } from '../../src/controller/traffic-split-watches.js';
 import type { MeshId } from '../../src/mesh/ids.js';
 import { DEFAULT_POLICY_SPEC } from '../../src/policy/defaults.js';
 import { PolicyStore } from '../../src/policy/store.js';

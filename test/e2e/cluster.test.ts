@@ -17,7 +17,7 @@ import {
   loadKubeConfig,
   type KubeClient,
 } from '../../src/controller/kube-client.js';
-import { startWebhook, type RunningWebhook } from '../../src/server/serve.js';
+import { startWebhook, type RunningWebhook } from '../../src/app/serve.js';
 import { translateTrafficSplit } from '../../src/translation/translate.js';
 import { silentLogger, waitFor } from '../helpers/cluster.js';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { generateCertificates, type CertificateBundle } from '../../src/pki/issue.js';
 import { writeCertificates, type CertificatePaths } from '../../src/pki/files.js';
-import { startWebhook, type RunningWebhook, type ServeOptions } from '../../src/server/serve.js';
+import { startWebhook, type RunningWebhook, type ServeOptions } from '../../src/app/serve.js';
 
 export interface TestWebhook {
   readonly webhook: RunningWebhook;

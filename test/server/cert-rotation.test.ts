@@ -6,7 +6,7 @@ import { connect } from 'node:tls';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateCertificates, type CertificateBundle } from '../../src/pki/issue.js';
-import { startWebhook, type RunningWebhook } from '../../src/server/serve.js';
+import { startWebhook, type RunningWebhook } from '../../src/app/serve.js';
 import { contractProblems } from '../helpers/contract.js';
 import { deployment, makeReview } from '../helpers/reviews.js';
 import { keepAliveAgent, post, sleep } from '../helpers/webhook.js';

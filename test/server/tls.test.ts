@@ -10,7 +10,7 @@ import {
 import { X509Certificate } from 'node:crypto';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWebhook, type RunningWebhook } from '../../src/server/serve.js';
+import { startWebhook, type RunningWebhook } from '../../src/app/serve.js';
 import { contractProblems } from '../helpers/contract.js';
 import { deployment, makeReview } from '../helpers/reviews.js';
 import { keepAliveAgent, post, sleep } from '../helpers/webhook.js';

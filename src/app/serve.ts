@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
@@ -7,14 +7,15 @@ import { AdmissionEngine } from '../admission/engine.js';
 import type { ClusterRuntime, ControllerTuning } from '../controller/runtime.js';
 import { DEFAULT_POLICY_SPEC } from '../policy/defaults.js';
 import { formatPolicyErrors, parsePolicyText } from '../policy/load.js';
+import { watchPolicyFile } from '../policy/file-watcher.js';
 import { PolicyStore } from '../policy/store.js';
 import type { PolicySpec } from '../policy/types.js';
 import type { RuleSet } from '../admission/rule.js';
 import { defaultRules } from '../rules/index.js';
-import { createApp } from './app.js';
+import { createApp } from '../server/app.js';
 import { ensureDevCertificates } from '../pki/files.js';
-import { startHttpsServer, type RunningServer } from './https-server.js';
-import { Lifecycle } from './lifecycle.js';
+import { startHttpsServer, type RunningServer } from '../server/https-server.js';
+import { Lifecycle } from '../server/lifecycle.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 
 export interface ServeOptions {
@@ -185,7 +186,11 @@ export async function startWebhook(options: ServeOptions): Promise<RunningWebhoo
   const stopPolicyWatch =
     policyFile === undefined
       ? () => {}
-      : watchPolicyFile(policyFile, applyFilePolicy, metrics, logger, options.policyPollMs ?? 1000);
+      : watchPolicyFile(policyFile, applyFilePolicy, {
+          metrics,
+          logger,
+          pollMs: options.policyPollMs ?? 1000,
+        });
 
   let shuttingDown: Promise<void> | undefined;
   const shutdown = (drainSeconds = options.drainSeconds): Promise<void> => {
@@ -229,60 +234,4 @@ async function readPolicyFile(file: string): Promise<PolicySpec> {
   if (!result.ok)
     throw new StartupError(`invalid policy:\n${formatPolicyErrors(result.errors, file)}`);
   return result.policy.spec;
-}
-
-/**
- * Reloads the policy file when it changes; an invalid file leaves the last valid policy in force.
- * A change is loaded only once the file has stood still for a poll and `settleMs`, and only if it
- * did not change while being read: an editor or `cp` writing in place would otherwise hand over
- * the first half of a policy, which can be valid YAML with the rest left at defaults.
- */
-function watchPolicyFile(
-  file: string,
-  apply: (spec: PolicySpec) => void,
-  metrics: Metrics,
-  logger: Logger,
-  pollMs: number,
-  settleMs = 500,
-): () => void {
-  const stampOf = async () => {
-    const s = await stat(file).catch(() => undefined);
-    return s ? { stamp: `${s.ino}:${s.size}:${s.mtimeMs}`, mtimeMs: s.mtimeMs } : undefined;
-  };
-  let loaded = '';
-  let pending = '';
-  let busy = false;
-  void stampOf().then((s) => (loaded = s?.stamp ?? ''));
-  const check = async () => {
-    const before = await stampOf();
-    if (!before || before.stamp === loaded) return;
-    if (before.stamp !== pending || Date.now() - before.mtimeMs < settleMs) {
-      pending = before.stamp;
-      return;
-    }
-    const text = await readFile(file, 'utf8');
-    if ((await stampOf())?.stamp !== before.stamp) return;
-    loaded = before.stamp;
-    const result = parsePolicyText(text);
-    if (!result.ok) {
-      metrics.policyReloadErrors.inc({ source: file });
-      logger.error(
-        { errors: result.errors },
-        `policy ${file} is invalid; the last valid policy stays in force:\n${formatPolicyErrors(result.errors, file)}`,
-      );
-      return;
-    }
-    apply(result.policy.spec);
-    metrics.policyReloads.inc({ source: file });
-    logger.info({ file }, 'policy reloaded');
-  };
-  const timer = setInterval(() => {
-    if (busy) return;
-    busy = true;
-    void check()
-      .catch((error: unknown) => logger.warn({ err: error, file }, 'cannot read the policy file'))
-      .finally(() => (busy = false));
-  }, pollMs);
-  timer.unref();
-  return () => clearInterval(timer);
 }
