@@ -13,16 +13,6 @@ import { floorsByFolder, LAYOUT } from './layout.js';
 
 const SRC = fileURLToPath(new URL('../../src', import.meta.url));
 
-/**
- * Upward imports of today that leave with the route readers and writers moving into the mesh
- * homes (src/mesh/<id>/) and translate.ts moving to src/translation. Only these exact messages
- * are let through, and only while they occur; delete the list once it is empty.
- */
-const PENDING_MOVES: readonly string[] = [
-  'src/traffic/readers/index.ts (traffic, floor 2) imports src/admission/rule.ts (admission, floor 5)',
-  'src/traffic/translate.ts (traffic, floor 2) imports src/mesh/ids.ts (mesh, floor 3)',
-  'src/traffic/writers/index.ts (traffic, floor 2) imports src/mesh/ids.ts (mesh, floor 3)',
-];
 const floors = floorsByFolder();
 const graph = (edges: Record<string, string[]>): ImportGraph => new Map(Object.entries(edges));
 
@@ -38,7 +28,7 @@ describe('the layout of src/', () => {
 
   it('places every folder, imports only downward, and has no import cycle', () => {
     const found = checkImportGraph(real, floors).map((v) => v.message);
-    expect(found.filter((m) => !PENDING_MOVES.includes(m))).toEqual([]);
+    expect(found).toEqual([]);
   });
 
   it('lists every floor once, in order', () => {

@@ -320,9 +320,11 @@ describe('probes and metrics', () => {
     expect(res.text).toContain(
       'meshwarden_admission_rejected_bodies_total{endpoint="validate",code="415"} 1',
     );
-    expect(res.text).toMatch(
-      /meshwarden_admission_duration_seconds_bucket\{le="0.005",endpoint="mutate"\} 1/,
+    // One observation of the mutate latency; which bucket it falls in depends on the machine.
+    expect(res.text).toContain(
+      'meshwarden_admission_duration_seconds_bucket{le="+Inf",endpoint="mutate"} 1',
     );
+    expect(res.text).toContain('meshwarden_admission_duration_seconds_count{endpoint="mutate"} 1');
   });
 
   it('sends Connection: close on reviews while draining', async () => {
