@@ -29,7 +29,7 @@ export function infraObjects(): InfraObject[] {
   }
   render().objects.forEach((object, i) =>
     out.push({
-      object: object as KubeObject,
+      object: object,
       file: 'charts/meshwarden',
       line: i + 1,
       chart: 'meshwarden',
@@ -63,10 +63,7 @@ export function labelsByName(
   namespaces: readonly KubeObject[],
 ): Record<string, Record<string, string>> {
   return Object.fromEntries(
-    namespaces.map((n) => [
-      n.metadata?.name ?? '',
-      (n.metadata?.labels ?? {}) as Record<string, string>,
-    ]),
+    namespaces.map((n) => [n.metadata?.name ?? '', n.metadata?.labels ?? {}]),
   );
 }
 

@@ -50,7 +50,7 @@ describe('infrastructure under the chart’s default policy', () => {
     const tally = { checked: 0, audited: 0, skipped: 0, workloads: 0 };
     for (const { object, chart } of objects) {
       const id = `${chart} ${object.kind}/${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
-      const result = await admit(engine, makeReview({ object: object as Record<string, unknown> }));
+      const result = await admit(engine, makeReview({ object: object }));
       expect(result.allowed, `${id}: ${result.message}`).toBe(true);
       expect(result.patch, id).toEqual([]);
       expect(result.warnings, id).toEqual([]);
@@ -88,10 +88,7 @@ describe('infrastructure under the chart’s default policy', () => {
     const rollouts = objects.find(
       (o) => o.chart === 'argo-rollouts' && o.object.kind === 'Deployment',
     )!;
-    const result = await admit(
-      engine,
-      makeReview({ object: rollouts.object as Record<string, unknown> }),
-    );
+    const result = await admit(engine, makeReview({ object: rollouts.object }));
     expect(result.allowed).toBe(true);
     expect(result.patch).toEqual([]);
     expect(result.auditAnnotations['sidecar-injection']).toContain(
