@@ -22,7 +22,8 @@ export function formatReviewText(results: readonly ReviewResult[]): string {
     }
     for (const w of r.warnings) lines.push(`  warning: ${w}`);
     if (r.result === 'audit')
-      for (const [rule, text] of Object.entries(r.audit)) lines.push(`  audit: ${rule}: ${text}`);
+      for (const [rule, text] of Object.entries(r.audit))
+        lines.push(`  audit: ${rule}: ${text.replaceAll('\n', '\n    ')}`);
     if (r.message !== null) for (const m of r.message.split('\n')) lines.push(`  ${m}`);
   }
   const count = (d: ReviewDecision) => results.filter((r) => r.result === d).length;
