@@ -53,7 +53,7 @@ beforeAll(async () => {
   fake = await FakeApiServer.start();
   for (const ns of namespacesOf(objects)) fake.upsert(ns);
   fake.upsert(namespace('shop', { 'istio-injection': 'enabled' }));
-  fake.upsert(find(render().objects, 'ConfigMap', 'meshwarden-policy') as KubeObject);
+  fake.upsert(find(render().objects, 'ConfigMap', 'meshwarden-policy'));
   server = await startTestWebhook({
     kubeconfig: await fake.writeKubeconfig('infra'),
     installNamespace: NAMESPACE,
