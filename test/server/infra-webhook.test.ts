@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ControllerTuning } from '../../src/controller/runtime.js';
-import type { KubeObject } from '../../src/k8s/objects.js';
 import { NAMESPACE, find, render, requireHelm } from '../charts/helm.js';
 import { fakeTranslate, namespace, waitFor } from '../helpers/cluster.js';
 import { FakeApiServer } from '../helpers/fake-api-server.js';
