@@ -32,12 +32,18 @@ export function reviewContext(request: AdmissionRequest, sources: ContextSources
   };
 }
 
-/** Excluded by the policy's list or by the namespace's `meshwarden.io/enforce: disabled` label. */
-export function isExcluded(ctx: RuleContext): boolean {
+/**
+ * Why the namespace is excluded: the policy's list or its `meshwarden.io/enforce: disabled` label.
+ * Undefined when it is not excluded.
+ */
+export function excludedBecause(ctx: RuleContext): string | undefined {
   const ns = ctx.request.namespace;
-  if (ns === undefined) return false;
-  if (ctx.policy.excludedNamespaces.includes(ns)) return true;
-  return ctx.namespaceLabels?.[NAMESPACE_ENFORCE_LABEL] === 'disabled';
+  if (ns === undefined) return undefined;
+  if (ctx.policy.excludedNamespaces.includes(ns))
+    return `namespace ${ns} is excluded (excludedNamespaces)`;
+  return ctx.namespaceLabels?.[NAMESPACE_ENFORCE_LABEL] === 'disabled'
+    ? `namespace ${ns} is excluded (${NAMESPACE_ENFORCE_LABEL}=disabled)`
+    : undefined;
 }
 
 /** A memo that lives as long as one review; its maps are made on first use. */

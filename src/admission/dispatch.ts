@@ -1,4 +1,5 @@
-import type { KindRef, Mutator, Validator } from './rule.js';
+import { kindNotChecked } from './coverage.js';
+import type { KindRef, Mutator, RuleContext, SkippedKind, Validator } from './rule.js';
 import type { AdmissionRequest } from './types.js';
 
 /** Rules indexed by group/kind once, so dispatch is a map lookup per review. */
@@ -22,19 +23,33 @@ export class RuleIndex<R extends Mutator | Validator> {
   }
 
   /**
-   * The rules that judge this request, in order. Subresources are never judged; in an excluded
-   * namespace only the rules that ignore exclusions run.
+   * The rules that judge this request, in order, or why none does (for `skipped`). Subresources
+   * are never judged; in an excluded namespace only the rules that ignore exclusions run; a rule
+   * may skip a review for its own reason (a mesh control-plane namespace).
    */
-  applicable(request: AdmissionRequest, excluded: boolean): R[] {
-    if (request.subResource !== undefined) return [];
-    const candidates = this.#byKind.get(`${request.kind.group}/${request.kind.kind}`);
-    if (!candidates) return [];
-    return candidates.filter(
-      (r) =>
-        r.operations.includes(request.operation) &&
-        (!excluded || r.ignoresExclusions === true) &&
-        versionMatches(r.kinds, request),
+  applicable(
+    request: AdmissionRequest,
+    ctx: RuleContext,
+    excluded: string | undefined,
+    skippedKinds: readonly SkippedKind[],
+  ): { readonly rules: R[]; readonly skipped?: string } {
+    if (request.subResource !== undefined)
+      return { rules: [], skipped: `subresource ${request.subResource} not checked` };
+    const candidates = this.#byKind.get(`${request.kind.group}/${request.kind.kind}`) ?? [];
+    const matching = candidates.filter(
+      (r) => r.operations.includes(request.operation) && versionMatches(r.kinds, request),
     );
+    if (matching.length === 0)
+      return { rules: [], skipped: kindNotChecked(request, candidates, skippedKinds) };
+    const rules: R[] = [];
+    let skipped = excluded;
+    for (const rule of matching) {
+      if (excluded !== undefined && rule.ignoresExclusions !== true) continue;
+      const reason = rule.skipReason?.(ctx);
+      if (reason === undefined) rules.push(rule);
+      else skipped ??= reason;
+    }
+    return rules.length > 0 ? { rules } : { rules, skipped: skipped ?? 'no rule applies' };
   }
 }
 

@@ -1,7 +1,8 @@
 import type { PolicyStore } from '../policy/store.js';
 import type { KubeObject } from '../k8s/objects.js';
 import { staticClusterView, type ClusterView } from './cluster-view.js';
-import { isExcluded, reviewContext, type ContextSources } from './context.js';
+import { excludedBecause, reviewContext, type ContextSources } from './context.js';
+import { kindNotChecked, operationNotChecked } from './coverage.js';
 import { failurePolicyOutcome, withDeadline, type FailureAnswer } from './deadline.js';
 import type { DecodedReview } from './decode.js';
 import { RuleIndex } from './dispatch.js';
@@ -15,7 +16,7 @@ import {
 } from './outcome.js';
 import { diffAndVerify, type PatchResult } from './patch.js';
 import { allowed, denied, patched } from './response.js';
-import type { Mutator, Note, RuleSet, Validator, Violation } from './rule.js';
+import type { Mutator, Note, RuleSet, SkippedKind, Validator, Violation } from './rule.js';
 import type { Endpoint } from './types.js';
 
 export type { Decision, EngineLogger, ReviewOutcome } from './outcome.js';
@@ -53,6 +54,7 @@ export class AdmissionEngine {
   readonly #log: EngineLogger;
   readonly #onTimeout: NonNullable<EngineOptions['onTimeout']>;
   readonly #diff: NonNullable<EngineOptions['diff']>;
+  readonly #skippedKinds: readonly SkippedKind[];
 
   constructor(options: EngineOptions) {
     this.#mutators = new RuleIndex(options.rules.mutators);
@@ -67,6 +69,7 @@ export class AdmissionEngine {
     this.#log = options.logger ?? silentLogger;
     this.#onTimeout = options.onTimeout ?? { mutate: 'allow', validate: 'deny' };
     this.#diff = options.diff ?? diffAndVerify;
+    this.#skippedKinds = options.rules.skippedKinds ?? [];
   }
 
   get policy(): PolicyStore {
@@ -100,19 +103,18 @@ export class AdmissionEngine {
     const { request } = decoded;
     const original = request.object;
     // No patch without an object: on DELETE and CONNECT the API server rejects any patch.
-    if (
-      original === null ||
-      request.operation === 'DELETE' ||
-      request.operation === 'CONNECT' ||
-      !this.#mutators.handles(request.kind.group, request.kind.kind)
-    ) {
-      return outcome(decoded, allowed(request.uid), 'allowed', { object: original });
-    }
+    if (original === null || request.operation === 'DELETE' || request.operation === 'CONNECT')
+      return this.#unchecked(decoded, original, operationNotChecked(request.operation));
+    if (!this.#mutators.handles(request.kind.group, request.kind.kind))
+      return this.#unchecked(decoded, original, kindNotChecked(request, [], this.#skippedKinds));
     const ctx = reviewContext(request, this.#sources);
-    const mutators = this.#mutators.applicable(request, isExcluded(ctx));
-    if (mutators.length === 0) {
-      return outcome(decoded, allowed(request.uid), 'allowed', { object: original });
-    }
+    const { rules: mutators, skipped } = this.#mutators.applicable(
+      request,
+      ctx,
+      excludedBecause(ctx),
+      this.#skippedKinds,
+    );
+    if (skipped !== undefined) return this.#unchecked(decoded, original, skipped);
     // Copied as mutators read it; what they never touch stays shared with the original.
     const draft = createDraft(original);
     const notes: Note[] = [];
@@ -151,14 +153,17 @@ export class AdmissionEngine {
     // DELETE carries no new object; the rules judge objects being written.
     const object = request.object;
     // No rule for the kind: answer before taking a policy snapshot and resolving the mesh.
-    if (!object || !this.#validators.handles(request.kind.group, request.kind.kind)) {
-      return outcome(decoded, allowed(request.uid), 'allowed', { object });
-    }
+    if (!object) return this.#unchecked(decoded, object, operationNotChecked(request.operation));
+    if (!this.#validators.handles(request.kind.group, request.kind.kind))
+      return this.#unchecked(decoded, object, kindNotChecked(request, [], this.#skippedKinds));
     const ctx = reviewContext(request, this.#sources);
-    const validators = this.#validators.applicable(request, isExcluded(ctx));
-    if (validators.length === 0) {
-      return outcome(decoded, allowed(request.uid), 'allowed', { object });
-    }
+    const { rules: validators, skipped } = this.#validators.applicable(
+      request,
+      ctx,
+      excludedBecause(ctx),
+      this.#skippedKinds,
+    );
+    if (skipped !== undefined) return this.#unchecked(decoded, object, skipped);
     const findings = new Findings(request, this.#log);
     const all: Violation[] = [];
     for (const validator of validators) {
@@ -182,6 +187,11 @@ export class AdmissionEngine {
       object,
       violations: all,
     });
+  }
+
+  /** No rule looked at the object: allowed unchanged, and why. */
+  #unchecked(decoded: DecodedReview, object: KubeObject | null, skipped: string): ReviewOutcome {
+    return outcome(decoded, allowed(decoded.request.uid), 'allowed', { object, skipped });
   }
 
   #unfinished(decoded: DecodedReview, endpoint: Endpoint, cause: string): ReviewOutcome {

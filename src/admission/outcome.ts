@@ -28,6 +28,10 @@ export interface ReviewOutcome {
   /** The rule that denied, when one did. */
   readonly deniedBy?: string;
   readonly timedOut?: boolean;
+  /** Did any rule look at the object? False means it passed unchecked, for `skipped`. */
+  readonly handled: boolean;
+  /** Why no rule looked at the object (kind not checked, excluded namespace, ...). */
+  readonly skipped?: string;
 }
 
 /** What an outcome carries besides the response; absent fields are empty. */
@@ -37,6 +41,8 @@ export interface OutcomeDetails {
   readonly violations?: readonly Violation[];
   readonly deniedBy?: string;
   readonly timedOut?: boolean;
+  /** Set when no rule looked at the object: why. */
+  readonly skipped?: string;
 }
 
 const NO_PATCH: JsonPatch = [];
@@ -56,6 +62,8 @@ export function outcome(
     violations: details.violations ?? NO_VIOLATIONS,
     ...(details.deniedBy === undefined ? {} : { deniedBy: details.deniedBy }),
     ...(details.timedOut === undefined ? {} : { timedOut: details.timedOut }),
+    handled: details.skipped === undefined,
+    ...(details.skipped === undefined ? {} : { skipped: details.skipped }),
   };
 }
 

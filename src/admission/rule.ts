@@ -55,6 +55,11 @@ interface RuleBase {
   readonly operations: readonly Operation[];
   /** Runs even in excluded namespaces (used for meshwarden's own policy ConfigMaps). */
   readonly ignoresExclusions?: boolean;
+  /**
+   * Why this rule leaves the object of this review alone (a mesh control-plane namespace, ...),
+   * or undefined when it looks at it. A skipped rule does not run.
+   */
+  skipReason?(ctx: RuleContext): string | undefined;
 }
 
 export interface Mutator extends RuleBase {
@@ -82,6 +87,14 @@ export interface ValidationResult {
 export interface RuleSet {
   readonly mutators: readonly Mutator[];
   readonly validators: readonly Validator[];
+  /** Kinds no rule looks at on purpose, with the reason (Jobs: a sidecar keeps them running). */
+  readonly skippedKinds?: readonly SkippedKind[];
+}
+
+export interface SkippedKind {
+  readonly group: string;
+  readonly kind: string;
+  readonly reason: string;
 }
 
 export const NO_FINDINGS: ValidationResult = Object.freeze({ violations: [] });

@@ -82,11 +82,18 @@ export function buildProgram(): Command {
     )
     .option('--old <path...>', 'previous versions: matching objects are reviewed as UPDATE')
     .option(
+      '--context <path...>',
+      'objects the cluster holds (Namespaces with their labels, Deployments a Rollout refers to, ...); known, not reviewed',
+    )
+    .option(
       '--policy <file>',
       'MeshPolicy file or policy ConfigMap (default: the embedded default policy)',
     )
     .option('--mesh <mesh>', 'mesh to assume (overrides the policy mesh)')
-    .option('--namespace-labels <k=v,...>', 'labels every namespace is assumed to carry')
+    .option(
+      '--namespace-labels <k=v,...>',
+      'labels every namespace is assumed to carry (those in --context keep their own)',
+    )
     .option('--user <name>', 'requesting user', 'meshwarden-review')
     .option('--group <group>', 'requesting user group (repeatable)', collect)
     .addOption(

@@ -3,6 +3,7 @@ import { isMeshId, MESH_IDS } from '../mesh/ids.js';
 import { DEFAULT_POLICY_SPEC } from '../policy/defaults.js';
 import { formatPolicyErrors, parsePolicyOrConfigMap } from '../policy/load.js';
 import type { PolicySpec } from '../policy/types.js';
+import { contextFacts, readContext } from './context.js';
 import { formatInputError, readManifests } from './manifests.js';
 import { formatReviewText } from './output.js';
 import { EXIT, UsageError } from './errors.js';
@@ -11,6 +12,7 @@ import { OfflineReviewer } from './review.js';
 interface ReviewFlags {
   filename: string[];
   old?: string[];
+  context?: string[];
   policy?: string;
   mesh?: string;
   namespaceLabels?: string;
@@ -24,13 +26,14 @@ export async function runReview(flags: ReviewFlags): Promise<void> {
   const namespaceLabels = parseLabels(flags.namespaceLabels);
   const read = await readManifests(flags.filename);
   const oldRead = flags.old ? await readManifests(flags.old) : { objects: [], errors: [] };
+  const context = await readContext(flags.context);
   const reviewer = new OfflineReviewer({
     policy,
-    ...(namespaceLabels ? { cluster: { allNamespaceLabels: namespaceLabels } } : {}),
+    cluster: contextFacts(context, namespaceLabels),
     user: { username: flags.user, groups: flags.group ?? ['system:authenticated'] },
   });
   const { results, errors } = await reviewer.reviewAll(read.objects, oldRead.objects);
-  const inputErrors = [...read.errors, ...oldRead.errors, ...errors];
+  const inputErrors = [...read.errors, ...oldRead.errors, ...context.errors, ...errors];
   for (const e of inputErrors) process.stderr.write(`error: ${formatInputError(e)}\n`);
   process.stdout.write(
     flags.output === 'json'

@@ -6,7 +6,7 @@ import {
   type DecodedReview,
   type DecodeResult,
 } from '../admission/decode.js';
-import { AdmissionEngine } from '../admission/engine.js';
+import { AdmissionEngine, type ReviewOutcome } from '../admission/engine.js';
 import type { JsonPatch } from '../admission/patch.js';
 import type { AdmissionRequest, Operation, UserInfo } from '../admission/types.js';
 import type { KubeObject } from '../k8s/objects.js';
@@ -26,9 +26,20 @@ export interface ReviewResult {
   readonly message: string | null;
   readonly warnings: string[];
   readonly patch: JsonPatch;
+  /**
+   * `skipped`: no rule looked at the object; `audit`: a rule recorded something without blocking
+   * or changing it; `allowed` and `denied` as `allowed` says.
+   */
+  readonly result: ReviewDecision;
+  /** Why it was skipped, what was recorded, or which rule denied; null when allowed. */
+  readonly reason: string | null;
+  /** Audit annotations the webhooks would record, by rule. */
+  readonly audit: Record<string, string>;
   /** `file:line` of the object. */
   readonly source: string;
 }
+
+export type ReviewDecision = 'allowed' | 'denied' | 'skipped' | 'audit';
 
 export interface OfflineReviewerOptions {
   readonly policy: PolicySpec;
@@ -103,15 +114,21 @@ export class OfflineReviewer {
     );
     const response = validated.review.response;
     const warnings = [...(mutated.review.response?.warnings ?? []), ...(response?.warnings ?? [])];
+    const audit = { ...mutated.review.response?.auditAnnotations, ...response?.auditAnnotations };
+    const allowed = response?.allowed ?? false;
+    const [result, reason] = decide(allowed, mutated, validated, audit);
     return {
       kind: request.kind.kind,
       namespace: request.namespace ?? null,
       name: request.name ?? object?.metadata?.name ?? request.oldObject?.metadata?.name ?? '',
       operation: request.operation,
-      allowed: response?.allowed ?? false,
+      allowed,
       message: response?.allowed === false ? (response.status?.message ?? null) : null,
       warnings: [...new Set(warnings)],
       patch: mutated.patch,
+      result,
+      reason,
+      audit,
       source,
     };
   }
@@ -134,6 +151,23 @@ export class OfflineReviewer {
       dryRun: false,
     };
   }
+}
+
+/** What one review came to, from the two webhook outcomes. */
+function decide(
+  allowed: boolean,
+  mutated: ReviewOutcome,
+  validated: ReviewOutcome,
+  audit: Record<string, string>,
+): [ReviewDecision, string | null] {
+  if (!allowed)
+    return ['denied', validated.deniedBy === undefined ? null : `denied by ${validated.deniedBy}`];
+  if (!mutated.handled && !validated.handled)
+    return ['skipped', validated.skipped ?? mutated.skipped ?? 'no rule applies'];
+  const recorded = Object.entries(audit);
+  if (mutated.patch.length === 0 && recorded.length > 0)
+    return ['audit', recorded.map(([rule, text]) => `${rule}: ${text}`).join('\n')];
+  return ['allowed', null];
 }
 
 /** group/kind/namespace/name: how `--old` objects are matched to new ones. */

@@ -197,6 +197,10 @@ function buildParts(base: Base, options: ClusterRuntimeOptions): Parts {
   });
   const cluster: ClusterView = {
     namespaceLabels: (ns) => caches.namespaces.get(ns)?.metadata?.labels,
+    namespaceAnnotations: (ns) => caches.namespaces.get(ns)?.metadata?.annotations,
+    // A namespace created moments before its first workload may not be in the cache yet: it
+    // counts as carrying no labels, so the workload rules audit rather than refuse an install.
+    unknownNamespaces: 'unlabelled',
     detectedMesh: () => meshDetector.detectedMesh(),
     canary: (ns, name) => caches.canaries.current()?.get(name, ns),
   };

@@ -31,6 +31,18 @@ export interface SidecarInjection {
   readonly namespaceOptOuts: readonly MetadataMatch[];
 }
 
+/**
+ * A namespace label or annotation by which a namespace takes part in a mesh (Istio's
+ * `istio-injection=enabled`, Linkerd's `linkerd.io/inject: enabled` annotation, ...). The workload
+ * rules enforce in such namespaces under the default `workloadScope: mesh`.
+ */
+export interface NamespaceOptIn {
+  readonly on: MetadataMap;
+  readonly key: string;
+  /** Values that opt in (compared case-insensitively); absent: any non-empty value. */
+  readonly values?: readonly string[];
+}
+
 /** A control-plane Deployment whose presence shows the mesh is installed. */
 export interface ControlPlaneDeployment {
   /** Deployment name; `*` matches any run of characters. */
@@ -72,6 +84,13 @@ export interface MeshAdapter {
   readonly displayName: string;
   /** Absent for meshes that route traffic without injecting a sidecar (gloo, gateway-api). */
   readonly injection?: SidecarInjection;
+  /** How a namespace says it takes part in this mesh; empty when the mesh has no such key. */
+  readonly namespaceOptIns: readonly NamespaceOptIn[];
+  /**
+   * Namespaces the mesh's own installers use for its control plane and add-ons. The workload rules
+   * never touch them: a marker or a refusal there could break the mesh itself.
+   */
+  readonly controlPlaneNamespaces: readonly string[];
   readonly detection: DetectionEvidence;
 }
 

@@ -10,6 +10,7 @@ export function resolveSpec(input: PolicySpecInput = {}): PolicySpec {
     fallbackMesh: input.fallbackMesh ?? 'istio',
     enforcement,
     excludedNamespaces: input.excludedNamespaces ?? DEFAULT_EXCLUDED_NAMESPACES,
+    workloadScope: input.workloadScope ?? 'mesh',
     sidecarInjection: { enabled: input.sidecarInjection?.enabled ?? true },
     versionLabels: {
       required: input.versionLabels?.required ?? true,

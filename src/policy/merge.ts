@@ -56,6 +56,13 @@ export function looseningErrors(cluster: PolicySpec, override: PolicySpecInput):
     override.weightShift?.enforcement,
     cluster.weightShift.enforcement,
   );
+  if (override.workloadScope === 'mesh' && cluster.workloadScope === 'all') {
+    errors.push({
+      key: 'spec.workloadScope',
+      message:
+        "mesh is looser than the cluster's all; a namespace may only widen the workload rules' scope (tighten-only)",
+    });
+  }
   if (override.sidecarInjection?.enabled === false && cluster.sidecarInjection.enabled) {
     errors.push({
       key: 'spec.sidecarInjection.enabled',
@@ -130,6 +137,9 @@ export function tightest(cluster: PolicySpec, override: PolicySpecInput): Policy
       cluster.enforcement,
       override.enforcement ?? cluster.enforcement,
     ),
+    // A namespace may put itself in scope (`all`), never take itself out.
+    workloadScope:
+      cluster.workloadScope === 'all' || override.workloadScope === 'all' ? 'all' : 'mesh',
     sidecarInjection: {
       enabled: cluster.sidecarInjection.enabled || (override.sidecarInjection?.enabled ?? false),
     },

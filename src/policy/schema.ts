@@ -1,5 +1,10 @@
 import { MESH_IDS } from '../mesh/ids.js';
-import { ENFORCEMENTS, NAMESPACE_OVERRIDE_MODES, VERSION_DEFAULTS } from './types.js';
+import {
+  ENFORCEMENTS,
+  NAMESPACE_OVERRIDE_MODES,
+  VERSION_DEFAULTS,
+  WORKLOAD_SCOPES,
+} from './types.js';
 
 const enforcement = { type: 'string', enum: [...ENFORCEMENTS] } as const;
 const percent = { type: 'integer', minimum: 0, maximum: 100 } as const;
@@ -27,6 +32,7 @@ export const policyDocumentSchema = {
         fallbackMesh: { type: 'string', enum: [...MESH_IDS] },
         enforcement,
         excludedNamespaces: { type: 'array', items: namespaceName, uniqueItems: true },
+        workloadScope: { type: 'string', enum: [...WORKLOAD_SCOPES] },
         sidecarInjection: {
           type: 'object',
           additionalProperties: false,

@@ -7,6 +7,14 @@ export type Enforcement = (typeof ENFORCEMENTS)[number];
 export const VERSION_DEFAULTS = ['none', 'image-tag', 'name-suffix'] as const;
 export type VersionDefault = (typeof VERSION_DEFAULTS)[number];
 
+/**
+ * Where the workload rules enforce: `mesh` (namespaces that take part in a mesh, or opted in with
+ * `meshwarden.io/enforce: enabled`; elsewhere they only audit) or `all` (every namespace but the
+ * excluded ones). Ordered from loosest to strictest.
+ */
+export const WORKLOAD_SCOPES = ['mesh', 'all'] as const;
+export type WorkloadScope = (typeof WORKLOAD_SCOPES)[number];
+
 export const NAMESPACE_OVERRIDE_MODES = ['off', 'tighten-only'] as const;
 export type NamespaceOverrideMode = (typeof NAMESPACE_OVERRIDE_MODES)[number];
 
@@ -18,6 +26,7 @@ export interface PolicySpec {
   readonly fallbackMesh: MeshId;
   readonly enforcement: Enforcement;
   readonly excludedNamespaces: readonly string[];
+  readonly workloadScope: WorkloadScope;
   readonly sidecarInjection: { readonly enabled: boolean };
   readonly versionLabels: {
     readonly required: boolean;
@@ -40,6 +49,7 @@ export interface PolicySpecInput {
   fallbackMesh?: MeshId;
   enforcement?: Enforcement;
   excludedNamespaces?: string[];
+  workloadScope?: WorkloadScope;
   sidecarInjection?: { enabled?: boolean };
   versionLabels?: { required?: boolean; enforcement?: Enforcement; default?: VersionDefault };
   weightShift?: {

@@ -1,4 +1,5 @@
 import type { RuleSet } from '../admission/rule.js';
+import { SKIPPED_POD_KINDS } from './pod-template.js';
 import { policyConfigMapRule } from './policy-configmap-validity.js';
 import { sidecarInjectionMarker } from './sidecar-injection.js';
 import { trafficSplitRule } from './traffic-split-validity.js';
@@ -15,5 +16,6 @@ export function defaultRules(): RuleSet {
   return {
     mutators: [versionLabelDefault, sidecarInjectionMarker, weightChangeStamp],
     validators: [policyConfigMapRule, trafficSplitRule, versionLabels, weightShift],
+    skippedKinds: SKIPPED_POD_KINDS,
   };
 }

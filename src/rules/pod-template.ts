@@ -1,13 +1,24 @@
-import type { KindRef } from '../admission/rule.js';
+import type { KindRef, SkippedKind } from '../admission/rule.js';
 import type { AdmissionRequest } from '../admission/types.js';
 import type { KubeObject } from '../k8s/objects.js';
 import { asArray, asRecord, asString, type JsonRecord } from '../util/objects.js';
+import { imageTag, isVersionTag } from './version-tags.js';
 
 /** The workloads whose pod templates the workload rules look at (CONTRACT §3). */
 export const WORKLOAD_KINDS: readonly KindRef[] = [
   { group: 'apps', kind: 'Deployment', versions: ['v1'] },
   { group: 'apps', kind: 'StatefulSet', versions: ['v1'] },
   { group: 'apps', kind: 'DaemonSet', versions: ['v1'] },
+  // Argo Rollouts' pods come from its own ReplicaSets, never through a Deployment.
+  { group: 'argoproj.io', kind: 'Rollout', versions: ['v1alpha1'] },
+];
+
+/** Pod-carrying kinds the workload rules leave alone on purpose, and why (for `review`). */
+export const SKIPPED_POD_KINDS: readonly SkippedKind[] = [
+  { group: 'batch', kind: 'Job', reason: 'a sidecar keeps a Job from completing' },
+  { group: 'batch', kind: 'CronJob', reason: 'a sidecar keeps its Jobs from completing' },
+  { group: '', kind: 'Pod', reason: 'pods are marked through the workload that creates them' },
+  { group: 'apps', kind: 'ReplicaSet', reason: 'checked through its Deployment or Rollout' },
 ];
 
 /** App label keys, first found wins (CONTRACT §5). */
@@ -101,24 +112,15 @@ export function toLabelValue(text: string): string | undefined {
 }
 
 /**
- * The version an image names: its tag, or for a digest-only reference a short form of the digest
- * (`sha256-` and the first 12 hex digits, as container tools shorten IDs). Undefined when the
- * reference names neither (`nginx` means "latest", which tells versions apart from nothing).
+ * The version an image names: its tag, when the tag looks like a version (see `isVersionTag`),
+ * made into a label value. Undefined otherwise: `nginx` and `nginx:latest` tell versions apart
+ * from nothing, and a digest-only image names no version a person can read.
  */
 export function versionFromImage(image: string): string | undefined {
-  const trimmed = image.trim();
-  const at = trimmed.indexOf('@');
-  const name = at === -1 ? trimmed : trimmed.slice(0, at);
-  const digest = at === -1 ? undefined : trimmed.slice(at + 1);
-  // The tag is after the last ':' of the last path segment; an earlier ':' is a registry port.
-  const lastSegment = name.slice(name.lastIndexOf('/') + 1);
-  const colon = lastSegment.lastIndexOf(':');
-  const tag = colon === -1 ? undefined : lastSegment.slice(colon + 1);
-  if (tag !== undefined && tag !== '') return toLabelValue(tag);
-  if (digest === undefined) return undefined;
-  const [algorithm, hex] = digest.split(':', 2);
-  if (algorithm === undefined || hex === undefined || hex === '') return toLabelValue(digest);
-  return toLabelValue(`${algorithm}-${hex.slice(0, 12)}`);
+  const tag = imageTag(image);
+  if (tag === undefined) return undefined;
+  const value = toLabelValue(tag);
+  return value !== undefined && isVersionTag(value) ? value : undefined;
 }
 
 // `v2`, `v1.2`, `v1alpha1`, `v2beta` or a dotted number such as `1.2.3`. A bare number is not

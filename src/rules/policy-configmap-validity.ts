@@ -23,6 +23,10 @@ export const policyConfigMapRule: Validator = {
   kinds: [{ group: '', kind: 'ConfigMap', versions: ['v1'] }],
   operations: ['CREATE', 'UPDATE'],
   ignoresExclusions: true,
+  skipReason: (ctx) =>
+    ctx.request.object?.metadata?.name === POLICY_CONFIGMAP_NAME
+      ? undefined
+      : `not a policy ConfigMap: only ConfigMaps named ${POLICY_CONFIGMAP_NAME} are checked`,
   validate(object: KubeObject, ctx: RuleContext): ValidationResult {
     if (object.metadata?.name !== POLICY_CONFIGMAP_NAME) return NO_FINDINGS;
     const namespace = ctx.request.namespace ?? object.metadata.namespace;

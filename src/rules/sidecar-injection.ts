@@ -1,9 +1,10 @@
-import type { Mutator, RuleContext } from '../admission/rule.js';
+import type { Mutator, Note, RuleContext } from '../admission/rule.js';
 import type { KubeObject } from '../k8s/objects.js';
 import type { MetadataMatch, SidecarInjection } from '../mesh/adapter.js';
 import { meshAdapter } from '../mesh/registry.js';
 import { asRecord, ensureRecord, type JsonRecord } from '../util/objects.js';
 import { podTemplate, WORKLOAD_KINDS } from './pod-template.js';
+import { workloadScope, workloadSkipReason } from './workload-scope.js';
 
 const RULE = 'sidecar-injection';
 
@@ -16,17 +17,30 @@ export const sidecarInjectionMarker: Mutator = {
   name: RULE,
   kinds: WORKLOAD_KINDS,
   operations: ['CREATE', 'UPDATE'],
-  mutate(draft: KubeObject, ctx: RuleContext): void {
-    if (!ctx.policy.sidecarInjection.enabled) return;
+  skipReason: workloadSkipReason,
+  mutate(draft: KubeObject, ctx: RuleContext): readonly Note[] | undefined {
+    if (!ctx.policy.sidecarInjection.enabled) return undefined;
     const injection = meshAdapter(ctx.mesh).injection;
-    if (!injection) return;
-    // Without a template there is no pod to mark (and the API server refuses the object).
+    if (!injection) return undefined;
+    // Without a template there is no pod to mark (and the API server refuses the object); a
+    // Rollout with spec.workloadRef is marked through the Deployment it names.
     const template = podTemplate(draft);
-    if (!template || !needsMarker(template, injection, ctx.namespaceLabels)) return;
+    if (!template || !needsMarker(template, injection, ctx.namespaceLabels)) return undefined;
     const { marker } = injection;
+    const scope = workloadScope(ctx);
+    if (scope.mode === 'audit') {
+      const where = marker.on === 'label' ? 'label' : 'annotation';
+      return [
+        {
+          rule: RULE,
+          audit: `${scope.reason}: would add the ${where} ${marker.key}=${marker.value}`,
+        },
+      ];
+    }
     const metadata = ensureRecord(template, 'metadata');
     ensureRecord(metadata, marker.on === 'label' ? 'labels' : 'annotations')[marker.key] =
       marker.value;
+    return undefined;
   },
 };
 

@@ -11,6 +11,7 @@ import {
   WORKLOAD_KINDS,
   workloadName,
 } from './pod-template.js';
+import { workloadScope, workloadSkipReason } from './workload-scope.js';
 
 const RULE = 'version-label-default';
 
@@ -24,9 +25,11 @@ export const versionLabelDefault: Mutator = {
   name: RULE,
   kinds: WORKLOAD_KINDS,
   operations: ['CREATE', 'UPDATE'],
+  skipReason: workloadSkipReason,
   mutate(draft: KubeObject, ctx: RuleContext): readonly Note[] | undefined {
     const mode = ctx.policy.versionLabels.default;
-    if (mode === 'none') return undefined;
+    // Outside the scope nothing is patched; the validator records the missing label.
+    if (mode === 'none' || workloadScope(ctx).mode === 'audit') return undefined;
     const template = podTemplate(draft);
     if (!template) return undefined;
     const labels = asRecord(asRecord(template.metadata)?.labels);

@@ -7,7 +7,11 @@ import {
 } from '../admission/rule.js';
 import type { AdmissionRequest } from '../admission/types.js';
 import type { KubeObject } from '../k8s/objects.js';
+import { splitApiVersion } from '../util/api-version.js';
 import type { JsonRecord } from '../util/objects.js';
+import { isArgoRolloutsController, templateSource } from './rollout-workload.js';
+import { imageTag } from './version-tags.js';
+import { workloadScope, workloadSkipReason } from './workload-scope.js';
 import {
   APP_LABEL_KEYS,
   appFromName,
@@ -36,30 +40,69 @@ export const versionLabels: Validator = {
   name: RULE,
   kinds: WORKLOAD_KINDS,
   operations: ['CREATE', 'UPDATE'],
+  skipReason: workloadSkipReason,
   validate(object: KubeObject, ctx: RuleContext): ValidationResult {
     const { required, enforcement } = ctx.policy.versionLabels;
     if (!required) return NO_FINDINGS;
     // An object being deleted only loses finalizers; blocking that would leave it stuck.
     if (object.metadata?.deletionTimestamp) return NO_FINDINGS;
-    const labels = templateMap(object, 'labels');
+    const source = templateSource(object, ctx);
+    if (source.from === 'reference' && source.object === undefined) {
+      // The Deployment is checked itself whenever it is written; here it cannot be read.
+      const audit = `${workloadId(object, ctx.request)} takes its pod template from ${source.id} (spec.workloadRef), which is not known here: its labels are checked when that Deployment is written`;
+      return { violations: [], notes: [{ rule: RULE, audit }] };
+    }
+    const checked = source.from === 'reference' ? (source.object ?? object) : object;
+    const request =
+      source.from === 'reference' ? referencedRequest(ctx.request, checked) : ctx.request;
+    const labels = templateMap(checked, 'labels');
     const app = firstLabel(labels, APP_LABEL_KEYS);
     const version = firstLabel(labels, VERSION_LABEL_KEYS);
     if (app && version) return NO_FINDINGS;
-    const flagger = flaggerManagement(object, ctx.request.userInfo.username) !== undefined;
-    const finding = describe(object, ctx.request, labels, !app, !version);
+    const finding = describe(checked, request, labels, !app, !version);
+    const via =
+      source.from === 'reference'
+        ? `${workloadId(object, ctx.request)} takes its pod template from ${source.id} (spec.workloadRef).\n`
+        : '';
+    const username = ctx.request.userInfo.username;
+    const exempt =
+      flaggerManagement(object, username) !== undefined
+        ? 'Flagger-managed'
+        : isArgoRolloutsController(username)
+          ? 'written by the Argo Rollouts controller'
+          : undefined;
+    const scope = workloadScope(ctx);
+    const message = `${via}${finding.message}`;
     return {
       violations: [
         {
           rule: RULE,
           field: TEMPLATE_LABELS_FIELD,
-          enforcement: flagger ? 'audit' : enforcement,
-          message: flagger ? `Flagger-managed, allowed: ${finding.message}` : finding.message,
+          enforcement: exempt !== undefined || scope.mode === 'audit' ? 'audit' : enforcement,
+          message:
+            exempt !== undefined
+              ? `${exempt}, allowed: ${message}`
+              : scope.mode === 'audit'
+                ? `${scope.reason}: ${message}`
+                : message,
           summary: finding.summary,
         },
       ],
     };
   },
 };
+
+/** The request as if the referenced Deployment were written, so the fix names it. */
+function referencedRequest(request: AdmissionRequest, target: KubeObject): AdmissionRequest {
+  const { group, version } = splitApiVersion(target.apiVersion ?? 'apps/v1');
+  const name = target.metadata?.name;
+  return {
+    ...request,
+    kind: { group, version, kind: target.kind ?? 'Deployment' },
+    ...(name === undefined ? {} : { name }),
+    object: target,
+  };
+}
 
 function describe(
   object: KubeObject,
@@ -78,7 +121,8 @@ function describe(
         : ['version label', 'a version label'];
   const add: Record<string, string> = {};
   if (missingApp) add.app = toLabelValue(appFromName(name ?? '')) ?? 'my-app';
-  if (missingVersion) add.version = suggestedVersion(object, name);
+  const suggested = missingVersion ? suggestedVersion(object, name) : undefined;
+  if (missingVersion) add.version = suggested ?? VERSION_PLACEHOLDER;
   const unusable = [
     ...(missingApp ? APP_LABEL_KEYS : []),
     ...(missingVersion ? VERSION_LABEL_KEYS : []),
@@ -96,6 +140,7 @@ function describe(
     `Canary routing selects pods by app and version, so both labels are required. Accepted keys, first found: app: ${APP_LABEL_KEYS.join(', ')}; version: ${VERSION_LABEL_KEYS.join(', ')}.`,
     `Fix: add ${yaml} under ${TEMPLATE_LABELS_FIELD} in the manifest.`,
   ];
+  if (missingVersion && suggested === undefined) lines.push(noVersionTag(object));
   if (request.operation === 'UPDATE' && name !== undefined) {
     const patch = JSON.stringify({ spec: { template: { metadata: { labels: add } } } });
     const ns = request.namespace ?? object.metadata?.namespace;
@@ -109,11 +154,26 @@ function describe(
   };
 }
 
-function suggestedVersion(object: KubeObject, name: string | undefined): string {
+/** Shown where no version could be suggested: the user names the release. */
+const VERSION_PLACEHOLDER = '<version>';
+
+/** A version from the first container's image tag, else from the workload name's suffix. */
+function suggestedVersion(object: KubeObject, name: string | undefined): string | undefined {
   const image = firstContainerImage(object);
   return (
     (image === undefined ? undefined : versionFromImage(image)) ??
-    (name === undefined ? undefined : versionFromName(name)) ??
-    'v1'
+    (name === undefined ? undefined : versionFromName(name))
   );
+}
+
+function noVersionTag(object: KubeObject): string {
+  const image = firstContainerImage(object);
+  const tag = image === undefined ? undefined : imageTag(image);
+  const why =
+    image === undefined
+      ? 'The pod template names no container image'
+      : tag === undefined
+        ? `The image ${image} has no tag`
+        : `The image tag "${tag}" (${image}) is not a version`;
+  return `${why}, so no version is suggested: set ${VERSION_LABEL_KEYS[0]} to the release this pod template runs, e.g. version: "1.4.2".`;
 }

@@ -16,6 +16,7 @@ beforeAll(() => {
 /** CONTRACT §3: the kinds both webhooks review, with every version the contract names. */
 const CONTRACT_RULES = [
   { group: 'apps', versions: ['v1'], resources: ['daemonsets', 'deployments', 'statefulsets'] },
+  { group: 'argoproj.io', versions: ['v1alpha1'], resources: ['rollouts'] },
   {
     group: 'split.smi-spec.io',
     versions: ['v1alpha1', 'v1alpha2', 'v1alpha3', 'v1alpha4'],

@@ -115,8 +115,13 @@ describe('meshwarden review over workloads (OfflineReviewer)', () => {
   });
 
   it('--namespace-labels istio-injection=disabled keeps the marker off but still checks labels', async () => {
+    // workloadScope: all: a namespace without sidecars is otherwise outside the default scope.
     const [sleep] = deployments(
-      await review(SLEEP, { mesh: 'istio' }, { 'istio-injection': 'disabled' }),
+      await review(
+        SLEEP,
+        { mesh: 'istio', workloadScope: 'all' },
+        { 'istio-injection': 'disabled' },
+      ),
     );
     expect(sleep?.patch).toEqual([]);
     expect(sleep?.allowed).toBe(false);

@@ -15,24 +15,36 @@ describe('versionFromImage', () => {
     ['docker.io/curlimages/curl:8.16.0', '8.16.0'],
     ['nginx:1.27-alpine', '1.27-alpine'],
     ['localhost:5000/team/app:v2', 'v2'],
-    ['fortio/fortio:latest_release', 'latest_release'],
     // The tag wins over the digest when both are given.
     ['ghcr.io/app:1.2.3@sha256:' + 'ab'.repeat(32), '1.2.3'],
-    // A digest-only image gets a short form of the digest.
-    [
-      'ghcr.io/stefanprodan/podinfo@sha256:0123456789abcdef' + '0'.repeat(48),
-      'sha256-0123456789ab',
-    ],
-    ['localhost:5000/app@sha512:' + 'f'.repeat(128), 'sha512-ffffffffffff'],
     // Tags may start or end with characters a label value may not.
-    ['app:_build.7.', 'build.7'],
-    ['app:' + 'x'.repeat(128), 'x'.repeat(63)],
+    ['app:_1.7.', '1.7'],
+    ['app:' + '1'.repeat(128), '1'.repeat(63)],
     ['app:1.0-' + '-'.repeat(70), '1.0'],
+    // Release channels with a version, as Linkerd tags its images.
+    ['cr.l5d.io/linkerd/proxy:edge-26.8.3', 'edge-26.8.3'],
+    ['quay.io/jetstack/cert-manager-controller:v1.21.1', 'v1.21.1'],
   ])('%s gives %s', (image, want) => {
     expect(versionFromImage(image)).toBe(want);
   });
 
   it.each([
+    // Tags that move with every push, or name a base image or a branch.
+    'nginx:latest',
+    'fortio/fortio:latest_release',
+    'alpine:alpine',
+    'ghcr.io/app:main',
+    'ghcr.io/app:master',
+    'ghcr.io/app:stable',
+    'ghcr.io/app:edge',
+    'ghcr.io/app:LATEST',
+    // Digests and their fragments, and commit hashes, are no version a person can read.
+    'ghcr.io/stefanprodan/podinfo@sha256:0123456789abcdef' + '0'.repeat(48),
+    'localhost:5000/app@sha512:' + 'f'.repeat(128),
+    'ghcr.io/app:sha256-0123456789ab',
+    'ghcr.io/app:3f2a9c1d',
+    'app:_build.7.',
+    'app:' + 'x'.repeat(128),
     'nginx',
     'localhost:5000/app',
     '${COLOR_APP_IMAGE}',

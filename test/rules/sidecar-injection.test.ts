@@ -151,12 +151,19 @@ describe('sidecar injection marker', () => {
       ['appmesh', 'appmesh.k8s.aws/sidecarInjectorWebhook', 'disabled'],
       ['linkerd', 'config.linkerd.io/admission-webhooks', 'disabled'],
     ] as const)('%s: a namespace labelled %s=%s gets no marker', async (mesh, key, value) => {
-      const engine = workloadEngine({ mesh }, { namespaceLabels: { shop: { [key]: value } } });
+      // workloadScope: all, so that the rules enforce whatever the namespace says.
+      const engine = workloadEngine(
+        { mesh, workloadScope: 'all' },
+        { namespaceLabels: { shop: { [key]: value } } },
+      );
       const object = deployment('echo-v1', labelled, { namespace: 'shop' });
       const result = await admit(engine, makeReview({ object }));
       expect(result.patch).toEqual([]);
       // The same namespace with the mesh enabled gets it.
-      const on = workloadEngine({ mesh }, { namespaceLabels: { shop: { [key]: 'enabled' } } });
+      const on = workloadEngine(
+        { mesh, workloadScope: 'all' },
+        { namespaceLabels: { shop: { [key]: 'enabled' } } },
+      );
       expect((await admit(on, makeReview({ object }))).patch).toHaveLength(1);
     });
   });
@@ -180,7 +187,7 @@ describe('sidecar injection marker', () => {
     const object = deployment('echo-v1', labelled, { namespace: 'shop' });
     const key = (r: Awaited<ReturnType<typeof admit>>) => r.patch[0]?.path;
     const byLabel = workloadEngine(
-      { mesh: 'istio' },
+      { mesh: 'istio', workloadScope: 'all' },
       { namespaceLabels: { shop: { 'meshwarden.io/mesh': 'linkerd' } } },
     );
     expect(key(await admit(byLabel, makeReview({ object })))).toBe(

@@ -31,15 +31,22 @@ describe('version label defaulting', () => {
     );
   });
 
-  it('image-tag: a digest-only image gets a short form of the digest', async () => {
-    const digest = 'sha256:' + '0123456789abcdef'.repeat(4);
-    const result = await admit(
-      imageTag(),
-      makeReview({ object: withImage('echo', `ghcr.io/x/echo@${digest}`) }),
-    );
-    expect(templateMeta(result.patched, 'labels')?.version).toBe('sha256-0123456789ab');
-    expect(result.allowed).toBe(true);
-  });
+  it.each([
+    `ghcr.io/x/echo@sha256:${'0123456789abcdef'.repeat(4)}`,
+    'ghcr.io/x/echo:latest',
+    'ghcr.io/x/echo:main',
+    'ghcr.io/x/echo:alpine',
+  ])(
+    'image-tag: %s names no version, so nothing is filled and the label is refused',
+    async (image) => {
+      const result = await admit(imageTag(), makeReview({ object: withImage('echo', image) }));
+      expect(templateMeta(result.patched, 'labels')?.version).toBeUndefined();
+      expect(result.auditAnnotations['version-label-default']).toBeUndefined();
+      expect(result.allowed).toBe(false);
+      expect(result.message).toContain('so no version is suggested: set version to the release');
+      expect(result.message).toContain('Fix: add {version: "<version>"}');
+    },
+  );
 
   it('image-tag: a tag that is not a valid label value is made into one', async () => {
     const result = await admit(

@@ -190,6 +190,7 @@ describe('workload rules over generated pod templates', () => {
         const engine = workloadEngine(
           {
             mesh: w.mesh,
+            workloadScope: 'all',
             sidecarInjection: { enabled: w.injection },
             versionLabels: { default: w.versionDefault, enforcement: w.enforcement },
           },

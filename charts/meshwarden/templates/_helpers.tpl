@@ -114,6 +114,12 @@ webhook to enforce the policy. Never "*": the API server would send every kind.
   resources: ["deployments", "statefulsets", "daemonsets"]
   operations: ["CREATE", "UPDATE"]
   scope: Namespaced
+# Argo Rollouts' pods come from the Rollout's own ReplicaSets, never through a Deployment.
+- apiGroups: ["argoproj.io"]
+  apiVersions: ["v1alpha1"]
+  resources: ["rollouts"]
+  operations: ["CREATE", "UPDATE"]
+  scope: Namespaced
 - apiGroups: ["split.smi-spec.io"]
   apiVersions: ["v1alpha1", "v1alpha2", "v1alpha3", "v1alpha4"]
   resources: ["trafficsplits"]

@@ -24,6 +24,10 @@ export const appmeshAdapter: MeshAdapter = {
       ],
     },
   ),
+  namespaceOptIns: [
+    { on: 'label', key: 'appmesh.k8s.aws/sidecarInjectorWebhook', values: ['enabled'] },
+  ],
+  controlPlaneNamespaces: ['appmesh-system'],
   detection: {
     crds: [
       'meshes.appmesh.k8s.aws',

@@ -16,6 +16,10 @@ export const consulAdapter: MeshAdapter = {
     optOutValues: ['false', 'f', '0'],
     optInValues: ['t', '1'],
   }),
+  // Consul picks namespaces in its Helm values (connectInject.namespaceSelector, k8sAllowNamespaces),
+  // not by a namespace key: a Consul namespace opts in with meshwarden.io/enforce=enabled.
+  namespaceOptIns: [],
+  controlPlaneNamespaces: ['consul'],
   detection: {
     crds: [
       'servicesplitters.consul.hashicorp.com',

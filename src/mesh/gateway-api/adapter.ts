@@ -7,6 +7,8 @@ import type { MeshAdapter } from '../adapter.js';
 export const gatewayApiAdapter: MeshAdapter = {
   id: 'gateway-api',
   displayName: 'Gateway API',
+  namespaceOptIns: [],
+  controlPlaneNamespaces: [],
   detection: {
     crds: ['httproutes.gateway.networking.k8s.io'],
     crdGroups: [],

@@ -4,6 +4,9 @@ import type { MeshAdapter } from '../adapter.js';
 export const glooAdapter: MeshAdapter = {
   id: 'gloo',
   displayName: 'Gloo Edge',
+  // No sidecar, so no namespace key: Gloo's upstream namespaces opt in with meshwarden.io/enforce.
+  namespaceOptIns: [],
+  controlPlaneNamespaces: ['gloo-system'],
   detection: {
     crds: ['virtualservices.gateway.solo.io', 'upstreams.gloo.solo.io'],
     crdGroups: [],

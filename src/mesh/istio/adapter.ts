@@ -25,6 +25,15 @@ export const istioAdapter: MeshAdapter = {
       ],
     },
   ),
+  // Istio injects in namespaces labelled so; ambient namespaces take part in the mesh without a
+  // sidecar (the namespace opt-out above keeps the marker off there).
+  namespaceOptIns: [
+    { on: 'label', key: 'istio-injection', values: ['enabled'] },
+    { on: 'label', key: 'istio.io/rev' },
+    { on: 'label', key: 'istio.io/dataplane-mode', values: ['ambient'] },
+  ],
+  // istio-system for istiod; istio-ingress and istio-egress are where Istio's docs install gateways.
+  controlPlaneNamespaces: ['istio-system', 'istio-ingress', 'istio-egress'],
   detection: {
     crds: ['virtualservices.networking.istio.io', 'destinationrules.networking.istio.io'],
     crdGroups: ['security.istio.io'],

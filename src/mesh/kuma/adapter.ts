@@ -23,6 +23,8 @@ export const kumaAdapter: MeshAdapter = {
       ],
     },
   ),
+  namespaceOptIns: [{ on: 'label', key: 'kuma.io/sidecar-injection', values: ['enabled', 'true'] }],
+  controlPlaneNamespaces: ['kuma-system'],
   detection: {
     crds: [],
     crdGroups: ['kuma.io'],

@@ -24,6 +24,16 @@ export const linkerdAdapter: MeshAdapter = {
       ],
     },
   ),
+  // The namespace annotation, read by the proxy injector for every pod of the namespace.
+  namespaceOptIns: [{ on: 'annotation', key: 'linkerd.io/inject', values: ['enabled', 'ingress'] }],
+  controlPlaneNamespaces: [
+    'linkerd',
+    'linkerd-viz',
+    'linkerd-jaeger',
+    'linkerd-multicluster',
+    'linkerd-smi',
+    'linkerd-cni',
+  ],
   detection: {
     crds: [
       'serviceprofiles.linkerd.io',

@@ -16,6 +16,16 @@ export const osmAdapter: MeshAdapter = {
     optOutValues: ['disabled', 'no', 'false'],
     optInValues: ['yes', 'true'],
   }),
+  // `osm namespace add` labels the namespace with the mesh name (and annotates it for injection).
+  namespaceOptIns: [
+    { on: 'label', key: 'openservicemesh.io/monitored-by' },
+    {
+      on: 'annotation',
+      key: 'openservicemesh.io/sidecar-injection',
+      values: ['enabled', 'yes', 'true'],
+    },
+  ],
+  controlPlaneNamespaces: ['osm-system'],
   detection: {
     crds: ['meshconfigs.config.openservicemesh.io'],
     crdGroups: [],
