@@ -5,12 +5,18 @@
 
 ARG NODE_VERSION=22
 
+# npm's settings for the two `npm ci` steps (a registry mirror, its token, a `cafile`) come in as
+# build secrets, so nothing of them is kept in a layer; both are optional:
+#   docker build --secret id=npmrc,src=$HOME/.npmrc --secret id=npm-ca,src=<CA bundle> .
+# (the npmrc then says `cafile=/run/secrets/npm-ca`). Without them npm uses its defaults.
+
 # 1. Compile TypeScript (needs the dev dependencies).
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # --ignore-scripts: `prepare` would compile before the sources are copied.
-RUN npm ci --ignore-scripts --no-audit --no-fund
+RUN --mount=type=secret,id=npmrc,target=/root/.npmrc --mount=type=secret,id=npm-ca \
+    npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npx tsc -p tsconfig.build.json
@@ -19,7 +25,8 @@ RUN npx tsc -p tsconfig.build.json
 FROM node:${NODE_VERSION}-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+RUN --mount=type=secret,id=npmrc,target=/root/.npmrc --mount=type=secret,id=npm-ca \
+    npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 # 3. Runtime.
 FROM node:${NODE_VERSION}-bookworm-slim

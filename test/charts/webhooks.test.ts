@@ -2,8 +2,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   find,
   fullnameOf,
+  HELM_DEFAULT_KUBE_VERSION,
+  helmTemplate,
+  KUBE_VERSION,
   PROFILES,
   render,
+  renderNotes,
   requireHelm,
   type KubeObject,
   type RenderOptions,
@@ -282,5 +286,86 @@ describe('webhook settings from values', () => {
       }
       expect(selects(w.namespaceSelector, ns('kube-public'))).toBe(true);
     }
+  });
+});
+
+describe('the policy webhook before and after Kubernetes 1.28', () => {
+  const policyWebhook = (options: RenderOptions) =>
+    webhook(configs(options).validating, 'policy.meshwarden.io');
+  const byName = [
+    {
+      name: 'meshwarden-policy-only',
+      expression: 'has(object.metadata.name) && object.metadata.name == "meshwarden-policy"',
+    },
+  ];
+  const byLabel = { matchLabels: { 'meshwarden.io/policy': 'true' } };
+
+  it.each(['1.28.0', '1.30.0', 'v1.28.3-eks-1234'])(
+    'on %s it selects meshwarden-policy by name with matchConditions',
+    (kubeVersion) => {
+      const w = policyWebhook({ kubeVersion });
+      expect(w.matchConditions).toEqual(byName);
+      expect(w.objectSelector).toBeUndefined();
+    },
+  );
+
+  it.each(['1.25.0', '1.27.0', '1.27.16'])(
+    'on %s (no matchConditions by default) it selects by the label instead',
+    (kubeVersion) => {
+      const w = policyWebhook({ kubeVersion });
+      expect(w.objectSelector).toEqual(byLabel);
+      expect(w.matchConditions).toBeUndefined();
+    },
+  );
+
+  it('without --kube-version helm renders for its default, v1.25.0: the label fallback, byte for byte', () => {
+    const noFlag = helmTemplate({ kubeVersion: null });
+    expect(noFlag.code).toBe(0);
+    expect(noFlag.stdout).toBe(render({ kubeVersion: '1.27.0' }).text);
+    expect(policyWebhook({ kubeVersion: null }).objectSelector).toEqual(byLabel);
+    expect(renderNotes({ kubeVersion: null })).toContain(
+      `Kubernetes ${HELM_DEFAULT_KUBE_VERSION} has no webhook matchConditions`,
+    );
+  });
+
+  // Against the default KUBE_VERSION, which the other tests of this file have rendered already.
+  it.each(PROFILES)(
+    `profile $name: 1.27 and ${KUBE_VERSION} differ in exactly that field of that webhook`,
+    ({ options }) => {
+      const old = render({ ...options, kubeVersion: '1.27.0' }).objects;
+      const current = render(options).objects;
+      const strip = (objects: KubeObject[], field: 'objectSelector' | 'matchConditions') =>
+        objects.map((o) => {
+          if (o.kind !== 'ValidatingWebhookConfiguration') return o;
+          const w = o.webhooks.find((x: { name: string }) => x.name === 'policy.meshwarden.io');
+          expect(w[field]).toBeDefined();
+          delete w[field];
+          return o;
+        });
+      expect(strip(old, 'objectSelector')).toEqual(strip(current, 'matchConditions'));
+      // So the chart's own policy ConfigMap is the same object on both, and the fallback sees it.
+      const cm = find(old, 'ConfigMap', 'meshwarden-policy');
+      expect(selects(byLabel, cm.metadata.labels ?? {})).toBe(true);
+    },
+  );
+
+  it('under the fallback a tenant ConfigMap without the label is not sent; relabelling one is', () => {
+    const w = policyWebhook({ kubeVersion: '1.27.0' });
+    expect(selects(w.objectSelector, {})).toBe(false);
+    expect(selects(w.objectSelector, { 'meshwarden.io/policy': 'false' })).toBe(false);
+    expect(selects(w.objectSelector, { 'meshwarden.io/policy': 'true', team: 'payments' })).toBe(
+      true,
+    );
+    // Namespaces cannot opt out of it, as with matchConditions.
+    expect(w.namespaceSelector).toEqual({});
+  });
+
+  it('NOTES.txt tells how to label namespace ConfigMaps only under the fallback', () => {
+    const old = renderNotes({ kubeVersion: '1.27.0' });
+    expect(old).toContain('Kubernetes v1.27.0 has no webhook matchConditions');
+    expect(old).toContain(
+      'kubectl -n <namespace> label configmap meshwarden-policy meshwarden.io/policy=true',
+    );
+    expect(renderNotes({ kubeVersion: '1.30.0' })).not.toContain('meshwarden.io/policy');
   });
 });

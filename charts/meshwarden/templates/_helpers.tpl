@@ -61,6 +61,24 @@ app.kubernetes.io/part-of: meshwarden
 {{/* The policy ConfigMap name is fixed by the contract: the controller looks for it by name. */}}
 {{- define "meshwarden.policyConfigMapName" -}}meshwarden-policy{{- end }}
 
+{{/*
+The label that routes policy ConfigMaps to the policy webhook where matchConditions are not
+available. The chart's own ConfigMap always carries it, so nothing changes when the cluster is
+upgraded past 1.28.
+*/}}
+{{- define "meshwarden.policyLabelKey" -}}meshwarden.io/policy{{- end }}
+{{- define "meshwarden.policyLabelValue" -}}true{{- end }}
+
+{{/*
+"true" when the target Kubernetes has webhook matchConditions on by default (beta and enabled from
+1.28). 1.27 knows the field only behind an alpha gate and would drop it silently, sending every
+ConfigMap write to a webhook that may fail closed. `helm template` without --kube-version asks
+Helm's built-in default, which is older than 1.28 in Helm before 3.13.
+*/}}
+{{- define "meshwarden.matchConditionsSupported" -}}
+{{- if semverCompare ">=1.28.0-0" .Capabilities.KubeVersion.Version }}true{{ end }}
+{{- end }}
+
 {{- define "meshwarden.image" -}}
 {{- if .Values.image.digest }}
 {{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
