@@ -149,12 +149,13 @@ export class AdmissionEngine {
     request: AdmissionRequest,
     ctx: RuleContext,
   ): R[] {
-    if (request.subResource !== undefined) return [];
     const candidates = index.get(`${request.kind.group}/${request.kind.kind}`);
     if (!candidates) return [];
     const excluded = this.#excluded(ctx);
+    const sub = request.subResource;
     return candidates.filter(
       (r) =>
+        (sub === undefined || r.subResources?.includes(sub) === true) &&
         r.operations.includes(request.operation) &&
         (!excluded || r.ignoresExclusions === true) &&
         versionMatches(r.kinds, request),

@@ -59,6 +59,8 @@ interface RuleBase {
   readonly operations: readonly Operation[];
   /** Runs even in excluded namespaces (used for meshwarden's own policy ConfigMaps). */
   readonly ignoresExclusions?: boolean;
+  /** Subresources the rule also judges (e.g. `status`); requests for others never reach it. */
+  readonly subResources?: readonly string[];
 }
 
 export interface Mutator extends RuleBase {

@@ -1,4 +1,5 @@
 import type { RuleSet } from '../admission/rule.js';
+import { namespaceEnforceLabel } from './namespace-enforce-label.js';
 import { policyConfigMap } from './policy-configmap.js';
 import { sidecarInjectionMarker } from './sidecar-injection.js';
 import { trafficSplitRule } from './traffic-split.js';
@@ -14,6 +15,6 @@ import { weightShift } from './weight-shift.js';
 export function defaultRules(): RuleSet {
   return {
     mutators: [versionLabelDefault, sidecarInjectionMarker, weightChangeStamp],
-    validators: [policyConfigMap, trafficSplitRule, versionLabels, weightShift],
+    validators: [namespaceEnforceLabel, policyConfigMap, trafficSplitRule, versionLabels, weightShift],
   };
 }

@@ -1,0 +1,94 @@
+import {
+  NO_FINDINGS,
+  type RuleContext,
+  type ValidationResult,
+  type Validator,
+} from '../admission/rule.js';
+import type { KubeObject } from '../admission/types.js';
+import { asRecord } from '../util/objects.js';
+
+const RULE = 'namespace-enforce-label';
+/** The opt-out/opt-in label of CONTRACT §5 (the engine's ENFORCE_LABEL). */
+export const ENFORCE_LABEL = 'meshwarden.io/enforce';
+
+/**
+ * Only users in the cluster policy's `weightShift.overrideGroups` may set, change or remove the
+ * namespace label `meshwarden.io/enforce` (CONTRACT §5): whoever may label a namespace could
+ * otherwise turn every guard off for it. The cluster policy is read, not the namespace's own
+ * override, so a namespace cannot drop the administrators' group from the list that guards it.
+ * Always enforced, like the policy ConfigMaps: the label decides where the policy applies.
+ * Annotations are not guarded: nothing in meshwarden reads an annotation of that name.
+ */
+export const namespaceEnforceLabel: Validator = {
+  name: RULE,
+  kinds: [{ group: '', kind: 'Namespace', versions: ['v1'] }],
+  operations: ['CREATE', 'UPDATE'],
+  // `status` and `finalize` accept label changes too (their strategies reset only spec/status).
+  subResources: ['status', 'finalize'],
+  // A namespace labelled `disabled` is excluded by that very label; removing it must be judged.
+  ignoresExclusions: true,
+  validate(object: KubeObject, ctx: RuleContext): ValidationResult {
+    const { request } = ctx;
+    const before =
+      request.operation === 'UPDATE' ? labelOf(request.oldObject) : { present: false as const };
+    const after = labelOf(object);
+    if (before.present === after.present && before.value === after.value) return NO_FINDINGS;
+
+    const name = object.metadata?.name ?? request.name ?? request.oldObject?.metadata?.name ?? '';
+    const allowed = ctx.clusterPolicy.weightShift.overrideGroups;
+    const user = request.userInfo.username ?? 'an unknown user';
+    const groups = request.userInfo.groups ?? [];
+    const change = describeChange(before, after);
+    const member = groups.find((g) => allowed.includes(g));
+    if (member !== undefined) {
+      return {
+        violations: [],
+        notes: [
+          {
+            rule: RULE,
+            audit: `Namespace ${name}: ${ENFORCE_LABEL} ${change} by ${user} (group ${member})`,
+          },
+        ],
+      };
+    }
+    const who = allowed.length > 0 ? `users in ${allowed.join(', ')}` : 'nobody';
+    const fix = before.present
+      ? `apply the Namespace with ${ENFORCE_LABEL}: ${show(before.value)} unchanged`
+      : `apply the Namespace without ${ENFORCE_LABEL}`;
+    return {
+      violations: [
+        {
+          rule: RULE,
+          field: `metadata.labels.${ENFORCE_LABEL}`,
+          enforcement: 'enforce',
+          message:
+            `Namespace ${name}: the label ${ENFORCE_LABEL} ${change}; only ${who} ` +
+            `(overrideGroups of the cluster policy) may set, change or remove it, and ${user} is not. ` +
+            `To proceed, ${fix}, or ask one of ${who} to make this change` +
+            (allowed.length > 0 ? '' : ' (add a group to weightShift.overrideGroups first)'),
+          summary: `${ENFORCE_LABEL} ${change}: only overrideGroups may change it`,
+        },
+      ],
+    };
+  },
+};
+
+type LabelState = { present: false; value?: undefined } | { present: true; value: unknown };
+
+function labelOf(object: KubeObject | null): LabelState {
+  const labels = asRecord(object?.metadata?.labels);
+  if (labels === undefined || !Object.hasOwn(labels, ENFORCE_LABEL)) return { present: false };
+  return { present: true, value: labels[ENFORCE_LABEL] };
+}
+
+function describeChange(before: LabelState, after: LabelState): string {
+  if (!before.present) return `would be set to ${show(after.value)} (it was absent)`;
+  if (!after.present) return `would be removed (it was ${show(before.value)})`;
+  return `would change from ${show(before.value)} to ${show(after.value)}`;
+}
+
+/** A label value as the user wrote it, quoted; bounded, since it comes from the request. */
+function show(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}
