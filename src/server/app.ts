@@ -12,10 +12,14 @@ import {
   unsupportedMediaType,
   type ReviewDependencies,
 } from './review-handler.js';
+import { codeLabel, endpointLabel } from '../observability/metric-labels.js';
 
 export { MAX_BODY_BYTES } from './review-handler.js';
 
-export type AppDependencies = ReviewDependencies;
+export type AppDependencies = ReviewDependencies & {
+  /** false when `--metrics-port` serves /metrics on a listener of its own. */
+  readonly serveMetrics?: boolean;
+};
 
 type Handle = (req: IncomingMessage, res: ServerResponse, callback?: NextFunction) => void;
 
@@ -36,9 +40,10 @@ export function createApp(deps: AppDependencies): express.Express {
       .type('text/plain')
       .send(ready ? 'ready' : lifecycle.draining ? 'draining' : 'not ready');
   });
-  app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
+  if (deps.serveMetrics !== false)
+    app.get('/metrics', async (_req, res) => {
+      res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
 
   const respond = createReviewResponder(deps);
   // Reviews the direct listener below leaves to express (compressed bodies, paths spelled
@@ -61,7 +66,7 @@ export function createApp(deps: AppDependencies): express.Express {
   // Errors from body reading (size, aborted streams); nothing here ever answers allowed.
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const e = error as { type?: string; status?: number; message?: string };
-    const endpoint = req.path.slice(1);
+    const endpoint = endpointLabel(req.path);
     if (e.type === 'entity.too.large') {
       metrics.rejectedBodies.inc({ endpoint, code: '413' });
       res.status(413).json(tooLarge());
@@ -69,7 +74,7 @@ export function createApp(deps: AppDependencies): express.Express {
     }
     const status = e.status !== undefined && e.status >= 400 && e.status < 500 ? e.status : 500;
     if (status === 500) logger.error({ err: error }, 'request failed');
-    metrics.rejectedBodies.inc({ endpoint, code: String(status) });
+    metrics.rejectedBodies.inc({ endpoint, code: codeLabel(status) });
     res
       .status(status)
       .json(
