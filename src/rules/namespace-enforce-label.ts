@@ -51,21 +51,23 @@ export const namespaceEnforceLabel: Validator = {
         ],
       };
     }
-    const who = allowed.length > 0 ? `users in ${allowed.join(', ')}` : 'nobody';
     const fix = before.present
       ? `apply the Namespace with ${ENFORCE_LABEL}: ${show(before.value)} unchanged`
       : `apply the Namespace without ${ENFORCE_LABEL}`;
+    const groupList = allowed.join(', ');
+    const rule =
+      allowed.length > 0
+        ? `only members of ${groupList} (the cluster policy's weightShift.overrideGroups) may set, change or remove it, and ${user} is not one. ` +
+          `To proceed, ${fix}, or ask a member of ${groupList} to make this change`
+        : `nobody may set, change or remove it: the cluster policy's weightShift.overrideGroups is empty. ` +
+          `To proceed, ${fix}, or add a group to weightShift.overrideGroups in the cluster policy`;
     return {
       violations: [
         {
           rule: RULE,
           field: `metadata.labels.${ENFORCE_LABEL}`,
           enforcement: 'enforce',
-          message:
-            `Namespace ${name}: the label ${ENFORCE_LABEL} ${change}; only ${who} ` +
-            `(overrideGroups of the cluster policy) may set, change or remove it, and ${user} is not. ` +
-            `To proceed, ${fix}, or ask one of ${who} to make this change` +
-            (allowed.length > 0 ? '' : ' (add a group to weightShift.overrideGroups first)'),
+          message: `Namespace ${name}: the label ${ENFORCE_LABEL} ${change}; ${rule}`,
           summary: `${ENFORCE_LABEL} ${change}: only overrideGroups may change it`,
         },
       ],

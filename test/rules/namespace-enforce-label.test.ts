@@ -103,9 +103,9 @@ describe('namespace-enforce-label: who may touch meshwarden.io/enforce', () => {
         `Namespace payments: the label meshwarden.io/enforce ${change}`,
       );
       expect(result.message).toContain(
-        'only users in system:masters (overrideGroups of the cluster policy)',
+        "only members of system:masters (the cluster policy's weightShift.overrideGroups)",
       );
-      expect(result.message).toContain('jane@example.com is not');
+      expect(result.message).toContain('jane@example.com is not one');
       expect(result.message).toContain('To proceed, ');
       expect(result.validate.review.response?.status?.code).toBe(403);
       expect(result.patch).toEqual([]);
@@ -121,7 +121,7 @@ describe('namespace-enforce-label: who may touch meshwarden.io/enforce', () => {
       ),
     );
     expect(changed.message).toContain(
-      'To proceed, apply the Namespace with meshwarden.io/enforce: "enabled" unchanged, or ask one of users in system:masters to make this change',
+      'To proceed, apply the Namespace with meshwarden.io/enforce: "enabled" unchanged, or ask a member of system:masters to make this change',
     );
     const created = await judge(
       nsReview(ns('payments', { [ENFORCE_LABEL]: 'disabled' }), null, TENANT),
@@ -158,7 +158,7 @@ describe('namespace-enforce-label: who may touch meshwarden.io/enforce', () => {
     expect((await judge(review(['platform-admins']), engine)).allowed).toBe(true);
     const denied = await judge(review(['system:masters']), engine);
     expect(denied.allowed).toBe(false);
-    expect(denied.message).toContain('only users in platform-admins');
+    expect(denied.message).toContain('only members of platform-admins');
   });
 
   it('with no overrideGroups nobody may change it, and the message says how to allow someone', async () => {
@@ -168,8 +168,12 @@ describe('namespace-enforce-label: who may touch meshwarden.io/enforce', () => {
       engine,
     );
     expect(result.allowed).toBe(false);
-    expect(result.message).toContain('only nobody (overrideGroups of the cluster policy)');
-    expect(result.message).toContain('add a group to weightShift.overrideGroups first');
+    expect(result.message).toContain(
+      "nobody may set, change or remove it: the cluster policy's weightShift.overrideGroups is empty",
+    );
+    expect(result.message).toContain(
+      'or add a group to weightShift.overrideGroups in the cluster policy',
+    );
   });
 
   it('allows namespaces created without the label, and edits of other labels and annotations', async () => {
