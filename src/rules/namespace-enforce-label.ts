@@ -34,9 +34,11 @@ export const namespaceEnforceLabel: Validator = {
     const after = labelOf(object);
     if (before.present === after.present && before.value === after.value) return NO_FINDINGS;
 
-    const name = object.metadata?.name ?? request.name ?? request.oldObject?.metadata?.name ?? '';
+    const name = bounded(
+      String(object.metadata?.name ?? request.name ?? request.oldObject?.metadata?.name ?? ''),
+    );
     const allowed = ctx.clusterPolicy.weightShift.overrideGroups;
-    const user = request.userInfo.username ?? 'an unknown user';
+    const user = bounded(request.userInfo.username ?? 'an unknown user');
     const groups = request.userInfo.groups ?? [];
     const change = describeChange(before, after);
     const member = groups.find((g) => allowed.includes(g));
@@ -54,7 +56,7 @@ export const namespaceEnforceLabel: Validator = {
     const fix = before.present
       ? `apply the Namespace with ${ENFORCE_LABEL}: ${show(before.value)} unchanged`
       : `apply the Namespace without ${ENFORCE_LABEL}`;
-    const groupList = allowed.join(', ');
+    const groupList = bounded(allowed.join(', '));
     const rule =
       allowed.length > 0
         ? `only members of ${groupList} (the cluster policy's weightShift.overrideGroups) may set, change or remove it, and ${user} is not one. ` +
@@ -91,6 +93,9 @@ function describeChange(before: LabelState, after: LabelState): string {
 
 /** A label value as the user wrote it, quoted; bounded, since it comes from the request. */
 function show(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+  return bounded(JSON.stringify(value) ?? String(value));
+}
+
+function bounded(text: string, max = 80): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }

@@ -321,6 +321,17 @@ describe('namespace-enforce-label, as a tenant would try to get around it', () =
     expect(result.allowed).toBe(true);
   });
 
+  it('keeps the message bounded whatever value, name or user is sent', async () => {
+    const long = 'y'.repeat(100_000);
+    const review = nsReview(ns(long, { [ENFORCE_LABEL]: 'disabled' }), null, {
+      username: long,
+      groups: [],
+    });
+    const named = await judge(review);
+    expect(named.allowed).toBe(false);
+    expect(named.message!.length).toBeLessThan(700);
+  });
+
   it('keeps the message bounded whatever value is sent', async () => {
     const result = await judge(
       nsReview(ns('payments', { [ENFORCE_LABEL]: 'x'.repeat(100_000) }), ns('payments'), TENANT),
