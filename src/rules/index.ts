@@ -15,6 +15,12 @@ import { weightShift } from './weight-shift.js';
 export function defaultRules(): RuleSet {
   return {
     mutators: [versionLabelDefault, sidecarInjectionMarker, weightChangeStamp],
-    validators: [namespaceEnforceLabel, policyConfigMap, trafficSplitRule, versionLabels, weightShift],
+    validators: [
+      namespaceEnforceLabel,
+      policyConfigMap,
+      trafficSplitRule,
+      versionLabels,
+      weightShift,
+    ],
   };
 }
