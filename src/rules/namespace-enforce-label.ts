@@ -4,12 +4,11 @@ import {
   type ValidationResult,
   type Validator,
 } from '../admission/rule.js';
-import type { KubeObject } from '../admission/types.js';
+import { NAMESPACE_ENFORCE_LABEL } from '../k8s/keys.js';
+import type { KubeObject } from '../k8s/objects.js';
 import { asRecord } from '../util/objects.js';
 
 const RULE = 'namespace-enforce-label';
-/** The opt-out/opt-in label of CONTRACT §5 (the engine's ENFORCE_LABEL). */
-export const ENFORCE_LABEL = 'meshwarden.io/enforce';
 
 /**
  * Only users in the cluster policy's `weightShift.overrideGroups` may set, change or remove the
@@ -48,14 +47,14 @@ export const namespaceEnforceLabel: Validator = {
         notes: [
           {
             rule: RULE,
-            audit: `Namespace ${name}: ${ENFORCE_LABEL} ${change} by ${user} (group ${member})`,
+            audit: `Namespace ${name}: ${NAMESPACE_ENFORCE_LABEL} ${change} by ${user} (group ${member})`,
           },
         ],
       };
     }
     const fix = before.present
-      ? `apply the Namespace with ${ENFORCE_LABEL}: ${show(before.value)} unchanged`
-      : `apply the Namespace without ${ENFORCE_LABEL}`;
+      ? `apply the Namespace with ${NAMESPACE_ENFORCE_LABEL}: ${show(before.value)} unchanged`
+      : `apply the Namespace without ${NAMESPACE_ENFORCE_LABEL}`;
     const groupList = bounded(allowed.join(', '));
     const rule =
       allowed.length > 0
@@ -67,10 +66,10 @@ export const namespaceEnforceLabel: Validator = {
       violations: [
         {
           rule: RULE,
-          field: `metadata.labels.${ENFORCE_LABEL}`,
+          field: `metadata.labels.${NAMESPACE_ENFORCE_LABEL}`,
           enforcement: 'enforce',
-          message: `Namespace ${name}: the label ${ENFORCE_LABEL} ${change}; ${rule}`,
-          summary: `${ENFORCE_LABEL} ${change}: only overrideGroups may change it`,
+          message: `Namespace ${name}: the label ${NAMESPACE_ENFORCE_LABEL} ${change}; ${rule}`,
+          summary: `${NAMESPACE_ENFORCE_LABEL} ${change}: only overrideGroups may change it`,
         },
       ],
     };
@@ -81,8 +80,9 @@ type LabelState = { present: false; value?: undefined } | { present: true; value
 
 function labelOf(object: KubeObject | null): LabelState {
   const labels = asRecord(object?.metadata?.labels);
-  if (labels === undefined || !Object.hasOwn(labels, ENFORCE_LABEL)) return { present: false };
-  return { present: true, value: labels[ENFORCE_LABEL] };
+  if (labels === undefined || !Object.hasOwn(labels, NAMESPACE_ENFORCE_LABEL))
+    return { present: false };
+  return { present: true, value: labels[NAMESPACE_ENFORCE_LABEL] };
 }
 
 function describeChange(before: LabelState, after: LabelState): string {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { staticClusterView } from '../../src/admission/cluster-view.js';
 import { decodeAdmissionReview } from '../../src/admission/decode.js';
-import { AdmissionEngine, NAMESPACE_ENFORCE_LABEL } from '../../src/admission/engine.js';
+import { AdmissionEngine } from '../../src/admission/engine.js';
+import { NAMESPACE_ENFORCE_LABEL as ENFORCE_LABEL } from '../../src/k8s/keys.js';
 import { resolveSpec } from '../../src/policy/defaults.js';
 import { PolicyStore } from '../../src/policy/store.js';
 import type { PolicySpecInput } from '../../src/policy/types.js';
 import { defaultRules } from '../../src/rules/index.js';
-import { ENFORCE_LABEL } from '../../src/rules/namespace-enforce-label.js';
 import { deployment, makeReview } from '../helpers/reviews.js';
 import { admit, workloadEngine } from '../helpers/workload-engine.js';
 
@@ -58,10 +58,6 @@ async function judge(
 }
 
 describe('namespace-enforce-label: who may touch meshwarden.io/enforce', () => {
-  it('is the label the engine and the webhooks read', () => {
-    expect(ENFORCE_LABEL).toBe(NAMESPACE_ENFORCE_LABEL);
-  });
-
   it.each([
     [
       'set on CREATE',
