@@ -24,7 +24,7 @@ export class RuleIndex<R extends Mutator | Validator> {
 
   /**
    * The rules that judge this request, in order, or why none does (for `skipped`). Subresources
-   * are never judged; in an excluded namespace only the rules that ignore exclusions run; a rule
+   * are judged only by rules that name them; in an excluded namespace only the rules that ignore exclusions run; a rule
    * may skip a review for its own reason (a mesh control-plane namespace).
    */
   applicable(
@@ -33,12 +33,16 @@ export class RuleIndex<R extends Mutator | Validator> {
     excluded: string | undefined,
     skippedKinds: readonly SkippedKind[],
   ): { readonly rules: R[]; readonly skipped?: string } {
-    if (request.subResource !== undefined)
-      return { rules: [], skipped: `subresource ${request.subResource} not checked` };
+    const sub = request.subResource;
     const candidates = this.#byKind.get(`${request.kind.group}/${request.kind.kind}`) ?? [];
     const matching = candidates.filter(
-      (r) => r.operations.includes(request.operation) && versionMatches(r.kinds, request),
+      (r) =>
+        (sub === undefined || r.subResources?.includes(sub) === true) &&
+        r.operations.includes(request.operation) &&
+        versionMatches(r.kinds, request),
     );
+    if (sub !== undefined && matching.length === 0)
+      return { rules: [], skipped: `subresource ${sub} not checked` };
     if (matching.length === 0)
       return { rules: [], skipped: kindNotChecked(request, candidates, skippedKinds) };
     const rules: R[] = [];

@@ -60,6 +60,8 @@ interface RuleBase {
    * or undefined when it looks at it. A skipped rule does not run.
    */
   skipReason?(ctx: RuleContext): string | undefined;
+  /** Subresources the rule also judges (e.g. `status`); requests for others never reach it. */
+  readonly subResources?: readonly string[];
 }
 
 export interface Mutator extends RuleBase {

@@ -17,10 +17,13 @@ import { ensureDevCertificates } from '../pki/files.js';
 import { startHttpsServer, type RunningServer } from '../server/https-server.js';
 import { Lifecycle } from '../server/lifecycle.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
+import { startMetricsServer, type MetricsServer } from '../server/metrics-server.js';
 
 export interface ServeOptions {
   readonly port: number;
   readonly host?: string;
+  /** Serve GET /metrics over plain HTTP on this port, and no longer on the HTTPS port. */
+  readonly metricsPort?: number;
   /** Serving certificate and key; development certificates are generated into `certDir` when absent. */
   readonly certFile?: string;
   readonly keyFile?: string;
@@ -62,6 +65,7 @@ export type CertMode = (typeof CERT_MODES)[number];
 
 export interface RunningWebhook {
   readonly https: RunningServer;
+  readonly metricsServer?: MetricsServer;
   /** Present when connected to a cluster. */
   readonly runtime?: ClusterRuntime;
   readonly engine: AdmissionEngine;
@@ -161,7 +165,8 @@ export async function startWebhook(options: ServeOptions): Promise<RunningWebhoo
     keyFile = paths.key;
   }
 
-  const app = createApp({ engine, metrics, logger, lifecycle });
+  const serveMetrics = options.metricsPort === undefined;
+  const app = createApp({ engine, metrics, logger, lifecycle, serveMetrics });
   let https: RunningServer;
   try {
     https = await startHttpsServer(
@@ -179,6 +184,16 @@ export async function startWebhook(options: ServeOptions): Promise<RunningWebhoo
     throw new StartupError(`cannot serve HTTPS: ${(error as Error).message}`, { cause: error });
   }
   runtime?.attachServer(https);
+  const metricsServer = await startMetricsServer({
+    port: options.metricsPort,
+    host: options.host,
+    metrics,
+    logger,
+  }).catch(async (error: unknown) => {
+    await https.close();
+    await runtime?.stop();
+    throw new StartupError((error as Error).message, { cause: error });
+  });
 
   // In a cluster the file is the base policy, under the install namespace's ConfigMap.
   const applyFilePolicy = (spec: PolicySpec) =>
@@ -203,6 +218,7 @@ export async function startWebhook(options: ServeOptions): Promise<RunningWebhoo
       if (drainSeconds > 0) await new Promise((r) => setTimeout(r, drainSeconds * 1000));
       stopPolicyWatch();
       await https.close();
+      await metricsServer?.close();
       await runtime?.stop();
       logger.info('drained; no request in flight');
     })();
@@ -211,6 +227,7 @@ export async function startWebhook(options: ServeOptions): Promise<RunningWebhoo
 
   return {
     https,
+    ...(metricsServer ? { metricsServer } : {}),
     ...(runtime ? { runtime } : {}),
     engine,
     policy,

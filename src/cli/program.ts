@@ -19,6 +19,7 @@ export function buildProgram(): Command {
     .command('serve')
     .description('run the HTTPS admission webhook')
     .option('--port <n>', 'HTTPS port (env PORT)', process.env.PORT ?? '8443')
+    .option('--metrics-port <n>', 'serve GET /metrics over plain HTTP on this port, not on --port')
     .option('--cert <file>', 'serving certificate (PEM); with --key')
     .option('--key <file>', 'serving private key (PEM); with --cert')
     .option('--ca <file>', 'CA certificate to log for caBundle (development)')

@@ -11,6 +11,7 @@ import { UsageError } from './errors.js';
 
 export interface ServeFlags {
   port: string;
+  metricsPort?: string;
   cert?: string;
   key?: string;
   ca?: string;
@@ -42,6 +43,16 @@ function nonEmpty(flag: string, value: string | undefined): void {
   if (value !== undefined && value.trim() === '') throw new UsageError(`${flag} must not be empty`);
 }
 
+function parseMetricsPort(value: string | undefined, port: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65535)
+    throw new UsageError(`--metrics-port must be a port number; got ${value}`);
+  if (n !== 0 && n === port)
+    throw new UsageError(`--metrics-port must differ from --port (${port})`);
+  return n;
+}
+
 const DEFAULT_POLICY_FILE = 'policies/default.yaml';
 
 /**
@@ -55,6 +66,7 @@ export async function startServe(
   const port = Number(flags.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port must be a port number; got ${flags.port}`);
+  const metricsPort = parseMetricsPort(flags.metricsPort, port);
   const drainSeconds = Number(flags.drainSeconds);
   if (!Number.isFinite(drainSeconds) || drainSeconds < 0)
     throw new UsageError(`--drain-seconds must be a number ≥ 0; got ${flags.drainSeconds}`);
@@ -92,6 +104,7 @@ export async function startServe(
   try {
     webhook = await startWebhook({
       port,
+      ...(metricsPort === undefined ? {} : { metricsPort }),
       ...(flags.cert !== undefined && flags.key !== undefined
         ? { certFile: flags.cert, keyFile: flags.key }
         : {}),

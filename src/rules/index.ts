@@ -1,6 +1,7 @@
 import type { RuleSet } from '../admission/rule.js';
 import { SKIPPED_POD_KINDS } from './pod-template.js';
 import { policyConfigMapRule } from './policy-configmap-validity.js';
+import { namespaceEnforceLabel } from './namespace-enforce-label.js';
 import { sidecarInjectionMarker } from './sidecar-injection.js';
 import { trafficSplitRule } from './traffic-split-validity.js';
 import { versionLabelDefault } from './version-label-default.js';
@@ -15,7 +16,13 @@ import { weightShift } from './weight-shift.js';
 export function defaultRules(): RuleSet {
   return {
     mutators: [versionLabelDefault, sidecarInjectionMarker, weightChangeStamp],
-    validators: [policyConfigMapRule, trafficSplitRule, versionLabels, weightShift],
+    validators: [
+      namespaceEnforceLabel,
+      policyConfigMapRule,
+      trafficSplitRule,
+      versionLabels,
+      weightShift,
+    ],
     skippedKinds: SKIPPED_POD_KINDS,
   };
 }

@@ -5,7 +5,10 @@ import { createReviewListener, sendJson, type ReviewDependencies } from './revie
 
 export { MAX_BODY_BYTES } from './review-handler.js';
 
-export type AppDependencies = ReviewDependencies;
+export type AppDependencies = ReviewDependencies & {
+  /** false when `--metrics-port` serves /metrics on a listener of its own. */
+  readonly serveMetrics?: boolean;
+};
 
 /**
  * The server's request listener. Admission reviews (POST /mutate, /validate) take one path, the
@@ -37,9 +40,10 @@ function createProbeApp(deps: AppDependencies): express.Express {
       .type('text/plain')
       .send(ready ? 'ready' : lifecycle.draining ? 'draining' : 'not ready');
   });
-  app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
+  if (deps.serveMetrics !== false)
+    app.get('/metrics', async (_req, res) => {
+      res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+    });
 
   app.use((req: Request, res: Response) => {
     // A body sent to a path nobody reads is drained, so the connection can be reused.

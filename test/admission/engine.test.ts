@@ -155,6 +155,26 @@ describe('AdmissionEngine /mutate', () => {
     });
     expect((await engine.review(decoded(cm), 'mutate')).decision).toBe('allowed');
   });
+
+  it('hands a subresource only to rules that name it', async () => {
+    const statusRule: Validator = {
+      ...validatorFinding('status-rule', 'enforce'),
+      subResources: ['status'],
+    };
+    const engine = engineWith({ validators: [validatorFinding('plain', 'enforce'), statusRule] });
+    const withSub = (subResource: string) => {
+      const review = makeReview({ object: deployment('web') });
+      (review.request as Record<string, unknown>).subResource = subResource;
+      return decoded(review);
+    };
+    expect((await engine.review(withSub('status'), 'validate')).deniedBy).toBe('status-rule');
+    expect((await engine.review(withSub('scale'), 'validate')).decision).toBe('allowed');
+    const whole = await engine.review(
+      decoded(makeReview({ object: deployment('web') })),
+      'validate',
+    );
+    expect(whole.deniedBy).toBe('plain');
+  });
 });
 
 describe('AdmissionEngine /validate', () => {

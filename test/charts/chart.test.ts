@@ -146,6 +146,7 @@ describe('Deployment', () => {
     expect(c.command).toEqual(['node', 'dist/src/cli/main.js', 'serve']);
     expect(c.args).toEqual([
       '--port=8443',
+      '--metrics-port=9090',
       '--cert=/etc/meshwarden/tls/tls.crt',
       '--key=/etc/meshwarden/tls/tls.key',
       '--in-cluster',
@@ -219,7 +220,10 @@ describe('Deployment', () => {
 
   it('probes /healthz and /readyz over HTTPS on the container port', () => {
     const c = container(deployment());
-    expect(c.ports).toEqual([{ name: 'https', containerPort: 8443, protocol: 'TCP' }]);
+    expect(c.ports).toEqual([
+      { name: 'https', containerPort: 8443, protocol: 'TCP' },
+      { name: 'metrics', containerPort: 9090, protocol: 'TCP' },
+    ]);
     expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'https', scheme: 'HTTPS' });
     expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'https', scheme: 'HTTPS' });
   });
@@ -304,8 +308,10 @@ describe('Deployment', () => {
     }
   });
 
-  it('sets priorityClassName only when asked', () => {
-    expect(deployment().spec.template.spec.priorityClassName).toBeUndefined();
+  it('runs at system-cluster-critical priority by default; an empty value sets none', () => {
+    expect(deployment().spec.template.spec.priorityClassName).toBe('system-cluster-critical');
+    const none = find(render({ values: [{ priorityClassName: '' }] }).objects, 'Deployment');
+    expect(none.spec.template.spec.priorityClassName).toBeUndefined();
   });
 
   it('keeps every mesh sidecar injector away from its own pods', () => {
@@ -339,6 +345,7 @@ describe('Service and PodDisruptionBudget', () => {
     const service = find(objects, 'Service');
     expect(service.spec.ports).toEqual([
       { name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' },
+      { name: 'metrics', port: 9090, targetPort: 'metrics', protocol: 'TCP' },
     ]);
     const selector: Record<string, string> = service.spec.selector;
     const matches = (labels: Record<string, string>) =>

@@ -44,6 +44,7 @@ describe('chart and controller agree', () => {
     const flags = await parseServeFlags(container(objects).args);
     expect(flags).toMatchObject({
       port: '8443',
+      metricsPort: '9090',
       cert: '/etc/meshwarden/tls/tls.crt',
       key: '/etc/meshwarden/tls/tls.key',
       inCluster: true,

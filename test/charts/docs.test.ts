@@ -138,3 +138,55 @@ describe('docs/helm.md worked example', () => {
     );
   });
 });
+
+describe('docs/helm.md hardening', () => {
+  function namespaceManifest(): KubeObject {
+    const block = yamlBlocks().find((b) => b.includes('kind: Namespace'));
+    if (block === undefined) throw new Error('docs/helm.md has no Namespace block');
+    return parse(block);
+  }
+
+  async function namespaceReview(user: string, group: string) {
+    const reviewer = new OfflineReviewer({
+      policy: clusterPolicy(),
+      user: { username: user, groups: ['system:authenticated', group] },
+    });
+    const { results, errors } = await reviewer.reviewAll([
+      { object: namespaceManifest(), file: 'payments-namespace.yaml', line: 1 },
+    ]);
+    expect(errors).toEqual([]);
+    return { text: formatReviewText(results), result: results[0]! };
+  }
+
+  it('shows the real denial when a tenant sets meshwarden.io/enforce, and the pass for an administrator', async () => {
+    expect(namespaceManifest().metadata.labels).toEqual({ 'meshwarden.io/enforce': 'disabled' });
+    const tenant = await namespaceReview('jane', 'team-payments');
+    expect(tenant.result.allowed).toBe(false);
+    expect(tenant.text).toContain('only members of system:masters');
+    expect(doc).toContain(`--user jane --group team-payments\n${tenant.text}`);
+    const admin = await namespaceReview('admin', 'system:masters');
+    expect(admin.result.allowed).toBe(true);
+    expect(doc).toContain(`--user admin --group system:masters\n${admin.text}`);
+  });
+
+  it('labels the release namespace restricted before the install, and the chart passes restricted', () => {
+    for (const line of [
+      'kubectl create namespace meshwarden-system',
+      'pod-security.kubernetes.io/enforce=restricted',
+      'helm install meshwarden charts/meshwarden -n meshwarden-system\n',
+    ])
+      expect(doc).toContain(line);
+  });
+
+  it('the kind NetworkPolicy example is the ci profile the tests render', () => {
+    const block = yamlBlocks().find((b) => b.includes('networkPolicy:') && b.includes('cidrs'));
+    expect(block).toBeDefined();
+    const ci = parse(
+      readFileSync(join(ROOT, 'charts/meshwarden/ci/network-policy-values.yaml'), 'utf8'),
+    );
+    expect(parse(block!).networkPolicy.webhook).toEqual(ci.networkPolicy.webhook);
+    expect(
+      find(render({ values: [parse(block!)] }).objects, 'NetworkPolicy').spec.ingress,
+    ).toHaveLength(1);
+  });
+});

@@ -123,7 +123,7 @@ describe.each(PROFILES)('webhook configurations, profile $name', ({ options }) =
   const release = fullnameOf(options);
   const namespace = options.namespace ?? 'meshwarden-system';
 
-  it('the mutating configuration has one webhook, the validating two', () => {
+  it('the mutating configuration has one webhook, the validating three', () => {
     const { mutating, validating } = configs(options);
     expect(mutating.webhooks.map((w: { name: string }) => w.name)).toEqual([
       'mutate.meshwarden.io',
@@ -131,6 +131,7 @@ describe.each(PROFILES)('webhook configurations, profile $name', ({ options }) =
     expect(validating.webhooks.map((w: { name: string }) => w.name)).toEqual([
       'validate.meshwarden.io',
       'policy.meshwarden.io',
+      'namespace-label.meshwarden.io',
     ]);
   });
 
@@ -148,7 +149,7 @@ describe.each(PROFILES)('webhook configurations, profile $name', ({ options }) =
     }
   });
 
-  it('no rule uses a wildcard or a subresource', () => {
+  it('no rule uses a wildcard or a subresource, but the namespace label entry its two by name', () => {
     const { mutating, validating } = configs(options);
     for (const w of [...mutating.webhooks, ...validating.webhooks]) {
       for (const rule of w.rules as Rule[]) {
@@ -159,7 +160,9 @@ describe.each(PROFILES)('webhook configurations, profile $name', ({ options }) =
           ...rule.operations,
         ]) {
           expect(v).not.toContain('*');
-          expect(v).not.toContain('/');
+          if (w.name === 'namespace-label.meshwarden.io' && rule.resources.includes(v))
+            expect(['namespaces', 'namespaces/status', 'namespaces/finalize']).toContain(v);
+          else expect(v).not.toContain('/');
         }
       }
     }
@@ -234,6 +237,62 @@ describe.each(PROFILES)('webhook configurations, profile $name', ({ options }) =
     expect(triples(webhook(mutating, 'mutate.meshwarden.io').rules)).not.toContain(
       '/v1/configmaps',
     );
+  });
+});
+
+describe.each(PROFILES)('namespace label webhook, profile $name', ({ options }) => {
+  const namespace = options.namespace ?? 'meshwarden-system';
+  const entry = () => webhook(configs(options).validating, 'namespace-label.meshwarden.io');
+
+  it('sees Namespace CREATE and UPDATE, with the status and finalize subresources, nothing else', () => {
+    expect(entry().rules).toEqual([
+      {
+        apiGroups: [''],
+        apiVersions: ['v1'],
+        resources: ['namespaces', 'namespaces/status', 'namespaces/finalize'],
+        operations: ['CREATE', 'UPDATE'],
+        scope: 'Cluster',
+      },
+    ]);
+  });
+
+  it('is sent only writes that change meshwarden.io/enforce (absent counts as a value)', () => {
+    expect(entry().matchConditions).toEqual([
+      {
+        name: 'enforce-label-changed',
+        expression:
+          "(has(object.metadata.labels) && 'meshwarden.io/enforce' in object.metadata.labels " +
+          "? object.metadata.labels['meshwarden.io/enforce'] : '<absent>') " +
+          '!= (oldObject != null && has(oldObject.metadata.labels) ' +
+          "&& 'meshwarden.io/enforce' in oldObject.metadata.labels " +
+          "? oldObject.metadata.labels['meshwarden.io/enforce'] : '<absent>')",
+      },
+    ]);
+  });
+
+  it('selects namespaces by name only, so the guarded label cannot take a namespace out of it', () => {
+    const w = entry();
+    const keys = (w.namespaceSelector.matchExpressions as { key: string }[]).map((e) => e.key);
+    expect(keys).toEqual(['kubernetes.io/metadata.name']);
+    expect(w.namespaceSelector.matchLabels).toBeUndefined();
+    expect(w.objectSelector).toBeUndefined();
+    for (const value of ['disabled', 'enabled', 'Disabled']) {
+      expect(selects(w.namespaceSelector, ns('payments', { 'meshwarden.io/enforce': value }))).toBe(
+        true,
+      );
+    }
+    // Where the label means nothing, namespace writes never wait on meshwarden.
+    for (const name of ['kube-system', 'kube-node-lease', namespace])
+      expect(selects(w.namespaceSelector, ns(name)), name).toBe(false);
+  });
+
+  it('answers from /validate with the validating failure policy and timeout', () => {
+    const { validating } = configs(options);
+    const main = webhook(validating, 'validate.meshwarden.io');
+    const w = entry();
+    expect(w.clientConfig).toEqual(main.clientConfig);
+    expect(w.failurePolicy).toBe(main.failurePolicy);
+    expect(w.timeoutSeconds).toBe(main.timeoutSeconds);
   });
 });
 

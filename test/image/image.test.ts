@@ -12,7 +12,7 @@ import {
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateCertificates } from '../../src/server/certs.js';
+import { generateCertificates } from '../../src/pki/issue.js';
 import { find, render, ROOT } from '../charts/helm.js';
 import { ensureBuilt } from '../helpers/build.js';
 import { contractProblems, decodePatch } from '../helpers/contract.js';
