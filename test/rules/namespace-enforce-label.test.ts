@@ -251,7 +251,11 @@ describe('namespace-enforce-label, as a tenant would try to get around it', () =
     );
     expect(result.allowed).toBe(true);
     // A workload in a namespace carrying it is still reviewed (and denied for its missing version label).
-    const engine = workloadEngine({}, { namespaceLabels: { payments: { [key]: 'disabled' } } });
+    // The namespace takes part in the mesh, so the workload rules enforce there.
+    const engine = workloadEngine(
+      {},
+      { namespaceLabels: { payments: { [key]: 'disabled', 'istio-injection': 'enabled' } } },
+    );
     const workload = await admit(
       engine,
       makeReview({ object: deployment('web', { app: 'web' }, { namespace: 'payments' }) }),
