@@ -33,7 +33,7 @@ export interface SidecarInjection {
 
 /**
  * A namespace label or annotation by which a namespace takes part in a mesh (Istio's
- * `istio-injection=enabled`, Linkerd's `linkerd.io/inject: enabled` annotation, ...). The workload
+ * `istio-injection=enabled`, Linkerd's namespace inject annotation, ...). The workload
  * rules enforce in such namespaces under the default `workloadScope: mesh`.
  */
 export interface NamespaceOptIn {
