@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import request from 'supertest';
+import { applyPatch, type Operation } from 'rfc6902';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { AdmissionEngine } from '../src/admission/engine.js';
@@ -20,6 +21,7 @@ const WALK = [
   { old: '80-20', next: '60-40', allowed: true },
   { old: '60-40', next: '100-0', allowed: true }, // rollback
   { old: '60-40', next: '40-60', allowed: true },
+  { old: '40-60', next: '100-0', allowed: true }, // rollback to the recorded stable v1
   { old: '40-60', next: '20-80', allowed: true },
   { old: '20-80', next: '0-100', allowed: true },
 ];
@@ -52,16 +54,31 @@ describe('examples through the HTTP webhook', () => {
   it.each(WALK)(
     'Gloo VirtualService $old -> $next: allowed $allowed',
     async ({ old, next, allowed }) => {
-      const review = makeReview({
-        object: load(`examples/canary-gloo/vs-${next}.yaml`),
-        oldObject: load(`examples/canary-gloo/vs-${old}.yaml`),
-      });
-      const res = await request(app)
-        .post('/validate')
-        .set('Content-Type', 'application/json')
-        .send(JSON.stringify(review));
-      expect(res.status).toBe(200);
-      expect(contractProblems(review, res.body, 'validate')).toEqual([]);
+      const post = async (path: string, object: Record<string, unknown>) => {
+        const review = makeReview({
+          object,
+          oldObject: load(`examples/canary-gloo/vs-${old}.yaml`),
+        });
+        const res = await request(app)
+          .post(path)
+          .set('Content-Type', 'application/json')
+          .send(JSON.stringify(review));
+        expect(res.status).toBe(200);
+        expect(
+          contractProblems(review, res.body, path === '/mutate' ? 'mutate' : 'validate'),
+        ).toEqual([]);
+        return res.body as { response: { allowed: boolean; patch?: string } };
+      };
+      // As the API server calls them: /mutate, then /validate with the patched object.
+      const object = load(`examples/canary-gloo/vs-${next}.yaml`);
+      const mutated = await post('/mutate', object);
+      const patch = mutated.response.patch;
+      if (patch !== undefined)
+        applyPatch(
+          object,
+          JSON.parse(Buffer.from(patch, 'base64').toString('utf8')) as Operation[],
+        );
+      const res = { body: await post('/validate', object) };
       expect(res.body.response.allowed).toBe(allowed);
     },
   );

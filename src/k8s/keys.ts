@@ -24,3 +24,9 @@ export const NAMESPACE_MESH_LABEL = 'meshwarden.io/mesh';
 
 /** Annotation on the TLS Secret: when the CA in `ca.key` was created (RFC 3339). */
 export const CA_ROTATED_AT_ANNOTATION = 'meshwarden.io/ca-rotated-at';
+
+/**
+ * JSON object, keyed by root, naming each root's stable backend (the one that last held all of its
+ * traffic). Written by /mutate on weighted routes, read by the guard from the old object only.
+ */
+export const STABLE_BACKENDS_ANNOTATION = 'meshwarden.io/stable-backends';

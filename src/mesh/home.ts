@@ -24,6 +24,8 @@ export interface MeshHome<Id extends string = string> {
   /** Marker and detection; `adapter.id` equals `id`. */
   readonly adapter: MeshAdapter;
   readonly routing: MeshRouting;
+  /** Route kinds of the mesh's own API beyond its (possibly shared) routing's, read the same way. */
+  readonly routeKinds?: readonly RouteKind[];
 }
 
 /** Declares a home, keeping its id as a literal type (the registry derives `MeshId` from it). */

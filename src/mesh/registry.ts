@@ -1,5 +1,6 @@
 import type { GroupVersionKind } from '../k8s/objects.js';
 import type { RouteKind } from '../traffic/read-common.js';
+import { KNATIVE_ROUTE_KINDS } from '../traffic/knative/index.js';
 import { TRAFFIC_SPLIT_ROUTE_KIND } from '../traffic/smi/read.js';
 import type { Writer } from '../traffic/write-common.js';
 import type { MeshAdapter } from './adapter.js';
@@ -79,6 +80,9 @@ export const MESH_ROUTINGS: readonly MeshRouting[] = [...new Set(HOMES.map((h) =
 export const ROUTE_KINDS: readonly RouteKind[] = [
   TRAFFIC_SPLIT_ROUTE_KIND,
   ...MESH_ROUTINGS.flatMap((routing) => routing.routeKinds),
+  ...(HOMES as readonly MeshHome[]).flatMap((home) => home.routeKinds ?? []),
+  // Knative Serving is no mesh, but its traffic blocks carry weights like any route.
+  ...KNATIVE_ROUTE_KINDS,
 ];
 
 /** The writer of each mesh's native routing objects (CONTRACT §7). */

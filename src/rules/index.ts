@@ -3,6 +3,7 @@ import { SKIPPED_POD_KINDS } from './pod-template.js';
 import { policyConfigMapRule } from './policy-configmap-validity.js';
 import { namespaceEnforceLabel } from './namespace-enforce-label.js';
 import { sidecarInjectionMarker } from './sidecar-injection.js';
+import { stableBackends } from './stable-backend.js';
 import { trafficSplitRule } from './traffic-split-validity.js';
 import { versionLabelDefault } from './version-label-default.js';
 import { versionLabels } from './version-labels.js';
@@ -15,7 +16,7 @@ import { weightShift } from './weight-shift.js';
  */
 export function defaultRules(): RuleSet {
   return {
-    mutators: [versionLabelDefault, sidecarInjectionMarker, weightChangeStamp],
+    mutators: [versionLabelDefault, sidecarInjectionMarker, stableBackends, weightChangeStamp],
     validators: [
       namespaceEnforceLabel,
       policyConfigMapRule,

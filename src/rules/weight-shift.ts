@@ -1,88 +1,173 @@
-import { ALLOW_WEIGHT_JUMP_ANNOTATION, LAST_WEIGHT_CHANGE_ANNOTATION } from '../k8s/keys.js';
+import {
+  ALLOW_WEIGHT_JUMP_ANNOTATION,
+  LAST_WEIGHT_CHANGE_ANNOTATION,
+  STABLE_BACKENDS_ANNOTATION,
+} from '../k8s/keys.js';
 import {
   NO_FINDINGS,
   type Note,
   type RuleContext,
   type ValidationResult,
   type Validator,
-  type Violation,
 } from '../admission/rule.js';
 import type { KubeObject } from '../k8s/objects.js';
-import type { PolicySpec } from '../policy/types.js';
-import { canaryAnalysis, flaggerManagement, flaggerStepLimit } from '../traffic/flagger.js';
 import { WEIGHTED_ROUTE_KINDS } from '../mesh/routes.js';
 import { routesUnderReview } from './route-reading.js';
-import { compare, formatPercent, rational } from '../traffic/rational.js';
-import { pairRoutes, sharesChanged } from '../traffic/compare.js';
+import { controllerVerdict } from './controller-trust.js';
+import { trafficUnderReview, type TrafficEdit } from './traffic-edit.js';
+import { isRecent } from './weight-change-stamp.js';
 import {
-  percentNumber,
-  points,
-  routeRises,
-  type BackendRise,
-  type RouteRise,
-} from '../traffic/weight-diff.js';
-
-const RULE = 'weight-shift';
+  capFinding,
+  RULE,
+  stepFinding,
+  type Finding,
+  type Limits,
+  type Wording,
+} from './weight-shift-messages.js';
 
 /**
- * Rejects unsafe traffic-weight jumps on every route kind meshwarden reads. Compares old and new
- * route by route on exact shares: a backend may gain at most `maxStepWeight` points per update,
- * except the incumbent (strictly largest old share), to which traffic may always return; no
- * backend but the incumbent may exceed `maxCanaryWeight`. Flagger's own moves are never denied.
+ * Rejects unsafe traffic shifts on every route kind meshwarden reads. It compares the traffic
+ * each root's requests reach, class by class, old against new (see docs/traffic.md): a backend
+ * other than the root's stable one may gain at most `maxStepWeight` points of any class of
+ * untargeted traffic per update, and reach at most `maxCanaryWeight`. Returning all of a root's
+ * traffic to its stable backend always passes; opt-in (targeted) traffic is not limited.
  */
 export const weightShift: Validator = {
   name: RULE,
   kinds: WEIGHTED_ROUTE_KINDS,
   operations: ['CREATE', 'UPDATE'],
   validate(object: KubeObject, ctx: RuleContext): ValidationResult {
-    const policy = ctx.policy.weightShift;
-    const { request } = ctx;
     const current = routesUnderReview(object, ctx);
     if (!current.supported) return NO_FINDINGS;
-    const previous =
-      request.operation === 'UPDATE' && request.oldObject
-        ? routesUnderReview(request.oldObject, ctx)
-        : undefined;
-    const oldSplits = previous?.supported ? previous.splits : undefined;
+    const edit = trafficUnderReview(object, ctx);
+    if (!edit) return NO_FINDINGS;
     const identity = `${current.source.kind} ${current.source.namespace}/${current.source.name}`;
+    const w: Wording = { identity, before: edit.before, after: edit.after };
     const notes: Note[] = [];
+    const findings: Finding[] = [...integrity(object, edit, ctx, identity), ...unusable(w, edit)];
+    const { judgement } = edit;
+    if (!judgement.changed) return result(findings, notes, ctx);
 
-    // Routes and backends are paired once; both the change check and the judgement use it.
-    const pairs = pairRoutes(oldSplits ?? [], current.splits);
-    // Unchanged shares (a label edit, a resync) are never judged: only a change can be unsafe.
-    if (oldSplits && !sharesChanged(oldSplits, current.splits, pairs)) return NO_FINDINGS;
-
-    const override = overrideFor(object, ctx, notes);
-    if (override) return { violations: [], notes };
-
-    const routes = routeRises(pairs);
-    const flagger = flaggerManagement(object, request.userInfo.username);
-    if (flagger) return judgeFlagger(identity, routes, flagger, ctx, notes);
-
-    const violations: Omit<Violation, 'enforcement'>[] = [];
-    for (const route of routes) {
-      for (const backend of route.backends) {
-        if (backend.id === route.incumbent) continue;
-        // On CREATE (or a route the object did not have) only maxCanaryWeight applies.
-        const step = route.created
-          ? undefined
-          : stepViolation(identity, route, backend, ctx.policy);
-        if (step) violations.push(step);
-        const cap = capViolation(identity, route, backend, ctx.policy);
-        if (cap) violations.push(cap);
-      }
+    if (overrideFor(object, ctx, notes)) return result(findings, notes, ctx);
+    const verdict = controllerVerdict(object, ctx);
+    if (verdict?.decision === 'allow') {
+      notes.push({ rule: RULE, audit: `${identity}: ${verdict.reason}` });
+      for (const warning of verdict.warnings ?? []) notes.push({ rule: RULE, warning });
+      return result(findings, notes, ctx);
     }
-    const interval =
-      oldSplits && request.oldObject
-        ? intervalViolation(identity, request.oldObject, ctx)
-        : undefined;
-    if (interval) violations.push(interval);
-    return {
-      violations: violations.map((v) => ({ ...v, enforcement: policy.enforcement })),
-      notes,
-    };
+    const policy = ctx.policy.weightShift;
+    const limits: Limits = { ...policy, ...(verdict?.limits ?? {}) };
+
+    const judged: Finding[] = [];
+    let paced = false;
+    for (const root of judgement.roots) {
+      for (const n of root.narrowed) {
+        notes.push({
+          rule: RULE,
+          warning: `${identity}: ${n.route.label} narrows ${w.after.names.get(n.from) ?? w.before?.names.get(n.from) ?? n.from} to ${w.after.names.get(n.to) ?? n.to}; which pods a subset selects depends on the cluster's workloads`,
+        });
+      }
+      if (root.rollback) {
+        notes.push({
+          rule: RULE,
+          audit: `${identity}: all traffic of ${root.root.label} returns to its stable backend ${w.after.names.get(root.stable ?? '') ?? root.stable ?? ''}`,
+        });
+        continue;
+      }
+      if (root.moved) paced = true;
+      // On CREATE only maxCanaryWeight applies: there is no old traffic to step from.
+      if (edit.before) for (const m of root.rises) push(judged, stepFinding(w, root, m, limits));
+      for (const m of root.peaks) push(judged, capFinding(w, root, m, limits));
+    }
+    if (paced && edit.before) push(judged, intervalFinding(identity, ctx));
+    const because = verdict?.decision === 'judge' ? ` (${verdict.reason})` : '';
+    findings.push(...judged.map((f) => ({ ...f, message: `${f.message}${because}` })));
+    return result(findings, notes, ctx);
   },
 };
+
+function push(list: Finding[], f: Finding | undefined): void {
+  if (f) list.push(f);
+}
+
+function result(
+  findings: readonly Finding[],
+  notes: readonly Note[],
+  ctx: RuleContext,
+): ValidationResult {
+  const enforcement = ctx.policy.weightShift.enforcement;
+  return { violations: findings.map((f) => ({ ...f, enforcement })), notes };
+}
+
+/** New routes every request to which would fail, and routes of the new object it cannot read. */
+function unusable(w: Wording, edit: TrafficEdit): Finding[] {
+  const out: Finding[] = [];
+  for (const route of edit.judgement.zeroRoutes) {
+    out.push({
+      rule: RULE,
+      field: route.path,
+      message: `${w.identity}: ${route.label} gives every backend weight 0, so every request it serves would fail: give at least one backend a weight above 0`,
+      summary: `${route.label}: every weight is 0`,
+    });
+  }
+  const oldUnread = new Set(
+    edit.before?.routes.filter((r) => r.outcome.kind === 'unreadable').map((r) => r.key),
+  );
+  for (const route of edit.after.routes) {
+    if (route.outcome.kind !== 'unreadable' || oldUnread.has(route.key)) continue;
+    out.push({
+      rule: RULE,
+      field: route.path,
+      message: `${w.identity}: ${route.label} cannot be read, so its traffic cannot be judged: ${route.outcome.reason}`,
+      summary: `${route.label} cannot be read`,
+    });
+  }
+  return out;
+}
+
+/**
+ * The annotations /mutate keeps must be as /mutate would leave them: the stable backends as
+ * recorded and carried, the weight-change stamp untouched unless traffic moved.
+ */
+function integrity(
+  object: KubeObject,
+  edit: TrafficEdit,
+  ctx: RuleContext,
+  identity: string,
+): Finding[] {
+  const out: Finding[] = [];
+  const annotations = object.metadata?.annotations;
+  const stable = annotations?.[STABLE_BACKENDS_ANNOTATION];
+  const leftOut = stable === undefined && edit.stableDerivable;
+  if (!leftOut && stable !== edit.expectedStable) {
+    out.push({
+      rule: RULE,
+      field: `metadata.annotations.${STABLE_BACKENDS_ANNOTATION}`,
+      message:
+        `${identity}: ${STABLE_BACKENDS_ANNOTATION} is ${stable === undefined ? 'missing' : `"${stable}"`}, but meshwarden records ${edit.expectedStable === undefined ? 'none' : `"${edit.expectedStable}"`}: ` +
+        `only meshwarden's mutating webhook writes it (the backend that last held all of a root's traffic); leave it as it is`,
+      summary: `${STABLE_BACKENDS_ANNOTATION} was edited; leave it to meshwarden`,
+    });
+  }
+  if (ctx.request.operation !== 'UPDATE') return out;
+  const stamp = annotations?.[LAST_WEIGHT_CHANGE_ANNOTATION];
+  if (stamp === undefined && edit.oldStamp === undefined) return out;
+  const ok =
+    edit.judgement.changed && edit.after.routes.length > 0
+      ? stamp !== undefined && isRecent(stamp, ctx.now)
+      : stamp === edit.oldStamp;
+  if (!ok) {
+    out.push({
+      rule: RULE,
+      field: `metadata.annotations.${LAST_WEIGHT_CHANGE_ANNOTATION}`,
+      message:
+        `${identity}: ${LAST_WEIGHT_CHANGE_ANNOTATION} is ${stamp === undefined ? 'missing' : `"${stamp}"`}, but ${edit.judgement.changed ? 'this edit moves traffic, so meshwarden stamps the current time' : `this edit moves no traffic, so it stays "${edit.oldStamp ?? ''}"`}: ` +
+        `only meshwarden's mutating webhook writes it; leave it as it is`,
+      summary: `${LAST_WEIGHT_CHANGE_ANNOTATION} was edited; leave it to meshwarden`,
+    });
+  }
+  return out;
+}
 
 function overrideFor(object: KubeObject, ctx: RuleContext, notes: Note[]): boolean {
   const reason = object.metadata?.annotations?.[ALLOW_WEIGHT_JUMP_ANNOTATION]?.trim();
@@ -104,59 +189,10 @@ function overrideFor(object: KubeObject, ctx: RuleContext, notes: Note[]): boole
   return false;
 }
 
-function stepViolation(
-  identity: string,
-  route: RouteRise,
-  backend: BackendRise,
-  policy: PolicySpec,
-): Omit<Violation, 'enforcement'> | undefined {
-  const max = policy.weightShift.maxStepWeight;
-  if (compare(backend.risePoints, points(max)) <= 0) return undefined;
-  const from = formatPercent(backend.oldShare);
-  const to = formatPercent(backend.newShare);
-  const rise = formatPoints(backend.risePoints);
-  const steps = stepsThrough(percentNumber(backend.oldShare), percentNumber(backend.newShare), max);
-  return {
-    rule: RULE,
-    field: route.path,
-    message:
-      `${identity}: ${route.label}: ${backend.name} would rise from ${from} to ${to} (+${rise} points); ` +
-      `the policy allows +${max} per update: step through ${steps}, or annotate ${ALLOW_WEIGHT_JUMP_ANNOTATION} ` +
-      `with a reason (allowed for ${policy.weightShift.overrideGroups.join(', ') || 'nobody'})`,
-    summary: `${route.label}: ${backend.name} ${from}→${to} (+${rise} points) exceeds maxStepWeight ${max}`,
-  };
-}
-
-function capViolation(
-  identity: string,
-  route: RouteRise,
-  backend: BackendRise,
-  policy: PolicySpec,
-): Omit<Violation, 'enforcement'> | undefined {
-  const cap = policy.weightShift.maxCanaryWeight;
-  if (cap >= 100) return undefined;
-  const capShare = rational(BigInt(cap), 100n);
-  // Only a rise past the cap is refused: lowering a share that is already above it is a way back.
-  if (compare(backend.newShare, capShare) <= 0 || compare(backend.newShare, backend.oldShare) <= 0)
-    return undefined;
-  const to = formatPercent(backend.newShare);
-  return {
-    rule: RULE,
-    field: route.path,
-    message:
-      `${identity}: ${route.label}: ${backend.name} would reach ${to}, above maxCanaryWeight ${cap}% for a backend other than the incumbent; ` +
-      `keep it at ${cap}% or less, or annotate ${ALLOW_WEIGHT_JUMP_ANNOTATION} with a reason (allowed for ${policy.weightShift.overrideGroups.join(', ') || 'nobody'})`,
-    summary: `${route.label}: ${backend.name} would reach ${to}, above maxCanaryWeight ${cap}%`,
-  };
-}
-
-function intervalViolation(
-  identity: string,
-  oldObject: KubeObject,
-  ctx: RuleContext,
-): Omit<Violation, 'enforcement'> | undefined {
+function intervalFinding(identity: string, ctx: RuleContext): Finding | undefined {
   const seconds = ctx.policy.weightShift.minStepIntervalSeconds;
-  if (seconds <= 0) return undefined;
+  const oldObject = ctx.request.oldObject;
+  if (seconds <= 0 || !oldObject) return undefined;
   const stamp = oldObject.metadata?.annotations?.[LAST_WEIGHT_CHANGE_ANNOTATION];
   const last = stamp === undefined ? NaN : Date.parse(stamp);
   if (Number.isNaN(last)) return undefined;
@@ -172,62 +208,4 @@ function intervalViolation(
       `(minStepIntervalSeconds): apply again after ${retryAt}`,
     summary: `weights changed ${ago}s ago; minStepIntervalSeconds is ${seconds}: retry after ${retryAt}`,
   };
-}
-
-/**
- * Flagger-managed objects are judged by their Canary's own analysis: any move of all traffic to
- * one backend (rollback, promotion, Blue/Green, A/B) and any fall pass; a rise passes up to the
- * Canary's largest step. Without the Canary, nothing is denied and the write is recorded.
- */
-function judgeFlagger(
-  identity: string,
-  routes: readonly RouteRise[],
-  flagger: NonNullable<ReturnType<typeof flaggerManagement>>,
-  ctx: RuleContext,
-  notes: Note[],
-): ValidationResult {
-  const namespace = ctx.request.namespace ?? '';
-  const canary =
-    flagger.canaryName === undefined
-      ? undefined
-      : ctx.cluster.canary(namespace, flagger.canaryName);
-  if (!canary) {
-    notes.push({
-      rule: RULE,
-      audit: `${identity} is managed by Flagger (${flagger.evidence}); Canary ${namespace}/${flagger.canaryName ?? '?'} is not known, so its weights were not checked`,
-    });
-    return { violations: [], notes };
-  }
-  const limit = flaggerStepLimit(canaryAnalysis(canary));
-  const violations: Violation[] = [];
-  for (const route of routes) {
-    if (route.backends.some((b) => compare(b.newShare, rational(1n, 1n)) === 0)) continue;
-    for (const backend of route.backends) {
-      if (limit > 0 && compare(backend.risePoints, points(limit)) <= 0) continue;
-      if (compare(backend.risePoints, rational(0n, 1n)) <= 0) continue;
-      violations.push({
-        rule: RULE,
-        field: route.path,
-        enforcement: ctx.policy.weightShift.enforcement,
-        message:
-          `${identity}: ${route.label}: ${backend.name} would rise from ${formatPercent(backend.oldShare)} to ${formatPercent(backend.newShare)} ` +
-          `(+${formatPoints(backend.risePoints)} points), more than Canary ${namespace}/${flagger.canaryName ?? ''} steps (${limit} points); ` +
-          `let Flagger drive the weights, or change the Canary's analysis`,
-        summary: `${route.label}: ${backend.name} +${formatPoints(backend.risePoints)} points exceeds the Canary's step of ${limit}`,
-      });
-    }
-  }
-  return { violations, notes };
-}
-
-function formatPoints(p: { num: bigint; den: bigint }): string {
-  return formatPercent(rational(p.num, p.den * 100n)).replace(/%$/, '');
-}
-
-/** `30%, 50%, 60%`: the intermediate shares that reach `to` from `from` within the step. */
-function stepsThrough(from: number, to: number, step: number): string {
-  const out: number[] = [];
-  for (let next = from + step; next < to && out.length < 8; next += step) out.push(next);
-  out.push(to);
-  return out.map((n) => `${Math.round(n * 10) / 10}%`).join(', ');
 }

@@ -1,5 +1,6 @@
 import { splitApiVersion } from '../util/api-version.js';
 import type { KindRef, KubeObject } from '../k8s/objects.js';
+import type { FlowObject } from './flow/model.js';
 import type { LocatedError, SplitBackend, SplitSource, WeightedSplit } from './model.js';
 
 /** What every reader returns: the splits it could read and what it could not. */
@@ -19,7 +20,17 @@ export interface RouteKind extends KindRef {
   readonly id: string;
   readonly versions: readonly string[];
   readonly read: (object: KubeObject, options?: ReaderOptions) => ReaderOutput;
+  /** The traffic the object routes (roots, classes, shares), from what `read` read. */
+  readonly flow: FlowReader;
 }
+
+/** Reads the traffic of an object of one kind; the weights come from its route reader. */
+export type FlowReader = (
+  object: KubeObject,
+  splits: readonly WeightedSplit[],
+  errors: readonly LocatedError[],
+  namespace: string,
+) => FlowObject;
 
 /** The namespace kubectl assumes for a namespaced object without one. */
 export const DEFAULT_NAMESPACE = 'default';

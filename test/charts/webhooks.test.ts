@@ -35,6 +35,19 @@ const CONTRACT_RULES = [
   { group: 'gateway.networking.k8s.io', versions: ['v1', 'v1beta1'], resources: ['httproutes'] },
   { group: 'appmesh.k8s.aws', versions: ['v1beta2'], resources: ['virtualrouters'] },
   { group: 'consul.hashicorp.com', versions: ['v1alpha1'], resources: ['servicesplitters'] },
+  // The weighted kinds the guard reads beyond CONTRACT §3 (issue 12).
+  { group: 'gateway.networking.k8s.io', versions: ['v1'], resources: ['grpcroutes'] },
+  {
+    group: 'gateway.networking.k8s.io',
+    versions: ['v1alpha2'],
+    resources: ['tcproutes', 'tlsroutes', 'udproutes'],
+  },
+  {
+    group: 'policy.linkerd.io',
+    versions: ['v1beta1', 'v1beta2', 'v1beta3'],
+    resources: ['httproutes'],
+  },
+  { group: 'serving.knative.dev', versions: ['v1'], resources: ['routes', 'services'] },
 ];
 
 interface Rule {

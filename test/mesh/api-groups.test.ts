@@ -30,6 +30,7 @@ function groupHomes(): Map<string, string> {
     for (const group of routed)
       claim(group, group === TRAFFIC_SPLIT_GROUP ? 'traffic/smi' : `mesh/${routing.home}`);
     for (const group of detectionApiGroups(home.adapter.detection)) claim(group, `mesh/${home.id}`);
+    for (const kind of home.routeKinds ?? []) claim(kind.group, `mesh/${home.id}`);
   }
   claim(TRAFFIC_SPLIT_GROUP, 'traffic/smi');
   return homes;

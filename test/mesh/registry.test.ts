@@ -11,6 +11,7 @@ import {
   WRITTEN_KINDS,
 } from '../../src/mesh/registry.js';
 import { TRAFFIC_SPLIT_ROUTE_KIND } from '../../src/traffic/smi/read.js';
+import { KNATIVE_ROUTE_KINDS } from '../../src/traffic/knative/index.js';
 
 const SRC = join(import.meta.dirname, '../../src');
 const MESH = join(SRC, 'mesh');
@@ -51,7 +52,12 @@ describe('mesh registry: adding a mesh is one folder and one registry line', () 
 
   it('derives the route-kind, writer and detection tables from the homes', () => {
     expect(ROUTE_KINDS[0]).toBe(TRAFFIC_SPLIT_ROUTE_KIND);
-    expect(ROUTE_KINDS.slice(1)).toEqual(MESH_ROUTINGS.flatMap((r) => r.routeKinds));
+    expect(ROUTE_KINDS.slice(1)).toEqual([
+      ...MESH_ROUTINGS.flatMap((r) => r.routeKinds),
+      // A home's own kinds beyond its shared routing (Linkerd's HTTPRoute), then Knative's.
+      ...meshHomes().flatMap((h) => h.routeKinds ?? []),
+      ...KNATIVE_ROUTE_KINDS,
+    ]);
     expect(new Set(ROUTE_KINDS.map((k) => k.id)).size).toBe(ROUTE_KINDS.length);
     for (const home of meshHomes()) expect(WRITERS[home.id]).toBe(home.routing.writer);
     for (const routing of MESH_ROUTINGS) expect(WRITTEN_KINDS).toContain(routing.writer.produces);

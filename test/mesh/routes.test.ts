@@ -49,6 +49,8 @@ const EXPECTED: Record<string, string> = {
   'emojivoto/training/traffic-split/100-0.yml#0': 'backends: web-svc=0, web-svc-2=1000',
   'emojivoto/training/traffic-split/75-25.yml#0': 'backends: web-svc=250, web-svc-2=750',
   'emojivoto/training/traffic-split/web-svc-ts.yml#0': 'backends: web-svc=500, web-svc-2=500',
+  'gateway-api/examples/standard/traffic-splitting/grpc-traffic-split-2.yaml#0':
+    'rules[0]: foo-v1=90, foo-v2=10',
   'gateway-api/examples/standard/traffic-splitting/simple-split.yaml#0':
     'rules[0]: foo-v1=90, foo-v2=10',
   'gateway-api/examples/standard/traffic-splitting/traffic-split-1.yaml#0':
@@ -130,8 +132,6 @@ const EXPECTED: Record<string, string> = {
 const REFUSED: Record<string, RegExp> = {
   'aws-app-mesh-examples/examples/apps/djapp/legacy/5_canary/jazz_service_update.yaml#0':
     /appmesh\.k8s\.aws\/v1beta1 VirtualService carries no weights.*VirtualRouter/,
-  'gateway-api/examples/standard/traffic-splitting/grpc-traffic-split-2.yaml#0':
-    /GRPCRoute is not a route kind meshwarden reads; of the Gateway API it reads HTTPRoute/,
 };
 
 const manifests = listFiles(CORPUS, /\.(ya?ml|template)$/);

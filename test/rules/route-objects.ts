@@ -102,6 +102,48 @@ const httpRoute = (version: string): RouteKindCase => ({
   }),
 });
 
+/** GRPCRoute and the Layer 4 routes share HTTPRoute's rules[].backendRefs. */
+const gatewayRoute = (kind: string, version: string, gateway: boolean): RouteKindCase => ({
+  id: `${kind} ${version}`,
+  build: (weights, extra) => ({
+    apiVersion: `gateway.networking.k8s.io/${version}`,
+    kind,
+    metadata: meta('web', 'shop', extra),
+    spec: {
+      parentRefs: gateway
+        ? [{ name: 'edge', namespace: 'infra', sectionName: 'tcp' }]
+        : [{ group: '', kind: 'Service', name: 'web', port: 80 }],
+      rules: [{ backendRefs: weights.map(([name, weight]) => ({ name, port: 80, weight })) }],
+    },
+  }),
+});
+
+const linkerdRoute = (version: string): RouteKindCase => ({
+  id: `Linkerd HTTPRoute ${version}`,
+  build: (weights, extra) => ({
+    apiVersion: `policy.linkerd.io/${version}`,
+    kind: 'HTTPRoute',
+    metadata: meta('web', 'shop', extra),
+    spec: {
+      parentRefs: [{ group: 'core', kind: 'Service', name: 'web', port: 80 }],
+      rules: [{ backendRefs: weights.map(([name, weight]) => ({ name, port: 80, weight })) }],
+    },
+  }),
+});
+
+const knative = (kind: 'Service' | 'Route'): RouteKindCase => ({
+  id: `Knative ${kind}`,
+  build: (weights, extra) => ({
+    apiVersion: 'serving.knative.dev/v1',
+    kind,
+    metadata: meta('web', 'shop', extra),
+    spec: {
+      ...(kind === 'Service' ? { template: { spec: { containers: [{ image: 'web:2' }] } } } : {}),
+      traffic: weights.map(([revisionName, percent]) => ({ revisionName, percent })),
+    },
+  }),
+});
+
 const appMesh: RouteKindCase = {
   id: 'App Mesh VirtualRouter',
   build: (weights, extra) => ({
@@ -152,4 +194,12 @@ export const ROUTE_KIND_CASES: readonly RouteKindCase[] = [
   httpRoute('v1beta1'),
   appMesh,
   consul,
+  gatewayRoute('GRPCRoute', 'v1', false),
+  gatewayRoute('TCPRoute', 'v1alpha2', true),
+  gatewayRoute('TLSRoute', 'v1alpha2', true),
+  gatewayRoute('UDPRoute', 'v1alpha2', true),
+  linkerdRoute('v1beta2'),
+  linkerdRoute('v1beta3'),
+  knative('Service'),
+  knative('Route'),
 ];

@@ -158,6 +158,26 @@ webhook to enforce the policy. Never "*": the API server would send every kind.
   resources: ["httproutes"]
   operations: ["CREATE", "UPDATE"]
   scope: Namespaced
+- apiGroups: ["gateway.networking.k8s.io"]
+  apiVersions: ["v1"]
+  resources: ["grpcroutes"]
+  operations: ["CREATE", "UPDATE"]
+  scope: Namespaced
+- apiGroups: ["gateway.networking.k8s.io"]
+  apiVersions: ["v1alpha2"]
+  resources: ["tcproutes", "tlsroutes", "udproutes"]
+  operations: ["CREATE", "UPDATE"]
+  scope: Namespaced
+- apiGroups: ["policy.linkerd.io"]
+  apiVersions: ["v1beta1", "v1beta2", "v1beta3"]
+  resources: ["httproutes"]
+  operations: ["CREATE", "UPDATE"]
+  scope: Namespaced
+- apiGroups: ["serving.knative.dev"]
+  apiVersions: ["v1"]
+  resources: ["services", "routes"]
+  operations: ["CREATE", "UPDATE"]
+  scope: Namespaced
 - apiGroups: ["appmesh.k8s.aws"]
   apiVersions: ["v1beta2"]
   resources: ["virtualrouters"]

@@ -1,5 +1,6 @@
 import { meshHome, type MeshRouting } from '../home.js';
 import { appmeshAdapter } from './adapter.js';
+import { appMeshFlow } from './flow.js';
 import { readAppMeshVirtualRouter } from './read.js';
 import { appMeshWriter } from './write.js';
 
@@ -14,6 +15,7 @@ export const appmeshRouting: MeshRouting = {
       kind: 'VirtualRouter',
       versions: ['v1beta2'],
       read: readAppMeshVirtualRouter,
+      flow: appMeshFlow,
     },
   ],
   writer: appMeshWriter,

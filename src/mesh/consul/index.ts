@@ -1,5 +1,6 @@
 import { meshHome, type MeshRouting } from '../home.js';
 import { consulAdapter } from './adapter.js';
+import { consulFlow } from './flow.js';
 import { readConsulServiceSplitter } from './read.js';
 import { consulWriter } from './write.js';
 
@@ -12,6 +13,7 @@ export const consulRouting: MeshRouting = {
       kind: 'ServiceSplitter',
       versions: ['v1alpha1'],
       read: readConsulServiceSplitter,
+      flow: consulFlow,
     },
   ],
   writer: consulWriter,

@@ -1,9 +1,17 @@
+import type { FlowReader } from '../../traffic/read-common.js';
 import { meshHome, type MeshRouting } from '../home.js';
 import { gatewayApiAdapter } from './adapter.js';
+import { gatewayRouteFlow, type GatewayRouteFamily } from './flow.js';
 import { readHttpRoute } from './read.js';
 import { gatewayApiWriter } from './write.js';
 
 const GROUP = 'gateway.networking.k8s.io';
+
+/** The flow reader of one family of Gateway API routes (they share HTTPRoute's rules). */
+export function familyFlow(family: GatewayRouteFamily): FlowReader {
+  return (object, splits, errors, namespace) =>
+    gatewayRouteFlow(object, splits, errors, namespace, family);
+}
 
 /** Gateway API routing (GAMMA), also the routing of the meshes that implement it. */
 export const gatewayApiRouting: MeshRouting = {
@@ -15,12 +23,29 @@ export const gatewayApiRouting: MeshRouting = {
       kind: 'HTTPRoute',
       versions: ['v1', 'v1beta1'],
       read: readHttpRoute,
+      flow: familyFlow('http'),
     },
+    {
+      id: 'gateway-grpcroute',
+      group: GROUP,
+      kind: 'GRPCRoute',
+      versions: ['v1'],
+      read: readHttpRoute,
+      flow: familyFlow('grpc'),
+    },
+    ...(['TCPRoute', 'TLSRoute', 'UDPRoute'] as const).map((kind) => ({
+      id: `gateway-${kind.toLowerCase()}`,
+      group: GROUP,
+      kind,
+      versions: ['v1alpha2'],
+      read: readHttpRoute,
+      flow: familyFlow(kind === 'TCPRoute' ? 'tcp' : kind === 'TLSRoute' ? 'tls' : 'udp'),
+    })),
   ],
   writer: gatewayApiWriter,
   explainUnread: (what, group) =>
     group === GROUP
-      ? `${what} is not a route kind meshwarden reads; of the Gateway API it reads HTTPRoute v1 and v1beta1`
+      ? `${what} is not a route kind meshwarden reads; of the Gateway API it reads HTTPRoute v1 and v1beta1, GRPCRoute v1, and TCPRoute, TLSRoute and UDPRoute v1alpha2`
       : undefined,
 };
 

@@ -25,7 +25,7 @@ export function readHttpRoute(object: KubeObject, options: ReaderOptions = {}): 
   if (!spec) {
     return {
       splits,
-      errors: [{ path: 'spec', message: 'is missing: an HTTPRoute needs spec.rules' }],
+      errors: [{ path: 'spec', message: 'is missing: a route needs spec.rules' }],
     };
   }
   const root = rootOf(spec, source.name);

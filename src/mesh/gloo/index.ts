@@ -1,5 +1,6 @@
 import { meshHome, type MeshRouting } from '../home.js';
 import { glooAdapter } from './adapter.js';
+import { glooFlow } from './flow.js';
 import { readGlooRoutes } from './read.js';
 import { glooWriter } from './write.js';
 
@@ -12,6 +13,7 @@ export const glooRouting: MeshRouting = {
       kind: 'VirtualService',
       versions: ['v1'],
       read: readGlooRoutes,
+      flow: glooFlow,
     },
     {
       id: 'gloo-routetable',
@@ -19,6 +21,7 @@ export const glooRouting: MeshRouting = {
       kind: 'RouteTable',
       versions: ['v1'],
       read: readGlooRoutes,
+      flow: glooFlow,
     },
   ],
   writer: glooWriter,

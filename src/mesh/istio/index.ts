@@ -1,5 +1,6 @@
 import { meshHome, type MeshRouting } from '../home.js';
 import { istioAdapter } from './adapter.js';
+import { istioFlow } from './flow.js';
 import { readIstioVirtualService } from './read.js';
 import { istioWriter } from './write.js';
 
@@ -12,6 +13,7 @@ export const istioRouting: MeshRouting = {
       kind: 'VirtualService',
       versions: ['v1', 'v1beta1', 'v1alpha3'],
       read: readIstioVirtualService,
+      flow: istioFlow,
     },
   ],
   writer: istioWriter,

@@ -5,6 +5,7 @@ import { totalWeight } from '../model.js';
 import { describe, quantityMilli, wholeNumber, type NumberReading } from '../numbers.js';
 import { parseServiceRef } from '../service-name.js';
 import { sourceOf, type ReaderOptions, type ReaderOutput, type RouteKind } from '../read-common.js';
+import { smiFlow } from './flow.js';
 import {
   isTrafficSplitVersion,
   TRAFFIC_SPLIT_GROUP,
@@ -220,4 +221,5 @@ export const TRAFFIC_SPLIT_ROUTE_KIND: RouteKind = {
   kind: TRAFFIC_SPLIT_KIND,
   versions: TRAFFIC_SPLIT_VERSIONS,
   read: readTrafficSplit,
+  flow: smiFlow,
 };

@@ -1,0 +1,137 @@
+/**
+ * What every kind's flow reader shares: backend identity (FQDN in the object's namespace, subset,
+ * and a port only when one host appears with two ports in the object), exact shares, and the
+ * link from a raw route to the weights its weighted-route reader already read.
+ */
+import type { LocatedError, SplitBackend, WeightedSplit } from '../model.js';
+import { rational, type Rational } from '../rational.js';
+import { DEFAULT_CLUSTER_DOMAIN } from '../service-name.js';
+import type { Condition, FlowObject, FlowRoute, Outcome, Precedence, RootRef } from './model.js';
+
+/** A backend as a flow reader found it, before ports are settled. */
+export interface RawBackend {
+  /** The addressed thing, normalized (`reviews.shop.svc.cluster.local`, `upstream:ns/name`). */
+  readonly base: string;
+  readonly subset?: string;
+  readonly port?: number;
+  readonly weight: bigint;
+  /** As written, for messages. */
+  readonly name: string;
+}
+
+export type PendingOutcome =
+  Outcome | { readonly kind: 'backends'; readonly backends: RawBackend[] };
+
+export interface PendingRoute extends Omit<FlowRoute, 'outcome'> {
+  readonly outcome: PendingOutcome;
+}
+
+/** The whole match: `[[]]`. */
+export const EVERYTHING: readonly (readonly Condition[])[] = [[]];
+
+/** Istio's reading of a host: a name without dots is a short name in the object's namespace. */
+export function hostFqdn(host: string, namespace: string): string {
+  const h = host.toLowerCase().replace(/\.$/, '');
+  if (h === '' || h.includes('*') || h.includes('.')) return h;
+  return `${h}.${namespace}.svc.${DEFAULT_CLUSTER_DOMAIN}`;
+}
+
+/** A Kubernetes Service's in-cluster host. */
+export function serviceHost(name: string, namespace: string): string {
+  return `${name.toLowerCase()}.${namespace}.svc.${DEFAULT_CLUSTER_DOMAIN}`;
+}
+
+/** Splits a backend id into what it addresses and its subset (`host#v2` → host, v2). */
+export function subsetOf(id: string): { base: string; subset: string | undefined } {
+  const at = id.indexOf('#');
+  return at === -1
+    ? { base: id, subset: undefined }
+    : { base: id.slice(0, at), subset: id.slice(at + 1) };
+}
+
+/** The backends a weighted-route reader read at this route path, keyed by their own path. */
+export function splitAt(
+  splits: readonly WeightedSplit[],
+  path: string,
+): ReadonlyMap<string, SplitBackend> | undefined {
+  const split = splits.find((s) => s.path === path);
+  return split ? new Map(split.backends.map((b) => [b.path, b])) : undefined;
+}
+
+/** The first reader error inside `path`, if any. */
+export function errorWithin(
+  errors: readonly LocatedError[],
+  path: string,
+): LocatedError | undefined {
+  return errors.find(
+    (e) => e.path === path || e.path.startsWith(`${path}.`) || e.path.startsWith(`${path}[`),
+  );
+}
+
+/** `unreadable` with the reader's own words. */
+export function unreadable(error: LocatedError): Outcome {
+  return { kind: 'unreadable', reason: `${error.path}: ${error.message}` };
+}
+
+/** Settles ports and shares: the finished traffic of one object. */
+export function finish(
+  roots: readonly RootRef[],
+  routes: readonly PendingRoute[],
+  precedence: Precedence,
+  errors: readonly LocatedError[],
+  protocols?: readonly string[],
+): FlowObject {
+  const ports = new Map<string, Set<number>>();
+  for (const r of routes) {
+    if (r.outcome.kind !== 'backends') continue;
+    for (const b of r.outcome.backends) {
+      const key = `${b.base}#${b.subset ?? ''}`;
+      const set = ports.get(key) ?? new Set<number>();
+      if (b.port !== undefined) set.add(b.port);
+      ports.set(key, set);
+    }
+  }
+  const names = new Map<string, string>();
+  const idOf = (b: RawBackend): string => {
+    const many = (ports.get(`${b.base}#${b.subset ?? ''}`)?.size ?? 0) > 1;
+    const base = many && b.port !== undefined ? `${b.base}:${b.port}` : b.base;
+    return b.subset === undefined ? base : `${base}#${b.subset}`;
+  };
+  const done: FlowRoute[] = routes.map((r) => {
+    if (r.outcome.kind !== 'backends') return { ...r, outcome: r.outcome };
+    let total = 0n;
+    const sums = new Map<string, bigint>();
+    for (const b of r.outcome.backends) {
+      const id = idOf(b);
+      if (!names.has(id)) names.set(id, b.name);
+      total += b.weight;
+      sums.set(id, (sums.get(id) ?? 0n) + b.weight);
+    }
+    if (total === 0n) return { ...r, outcome: { kind: 'zero' } };
+    const shares = new Map<string, Rational>();
+    for (const [id, w] of sums) shares.set(id, rational(w, total));
+    return { ...r, outcome: { kind: 'shares', shares } };
+  });
+  for (const r of done) if (r.outcome.kind === 'opaque') names.set(r.outcome.id, r.outcome.reason);
+  return {
+    roots: dedupeRoots(roots),
+    routes: done,
+    precedence,
+    names,
+    errors,
+    ...(protocols ? { protocols } : {}),
+  };
+}
+
+function dedupeRoots(roots: readonly RootRef[]): RootRef[] {
+  const seen = new Map<string, RootRef>();
+  for (const r of roots) if (!seen.has(r.key)) seen.set(r.key, r);
+  return [...seen.values()];
+}
+
+/** Upper-cased HTTP methods of a list, ignoring anything that is not a string. */
+export function methods(raw: unknown): string[] {
+  return Array.isArray(raw)
+    ? raw.filter((m): m is string => typeof m === 'string').map((m) => m.toUpperCase())
+    : [];
+}

@@ -1,0 +1,570 @@
+/**
+ * The ways around a guard that compares routes by key, each as an old/new pair on every kind it
+ * applies to. Every one moves untargeted traffic to a backend other than the stable one in a
+ * single apply, so every one is refused.
+ */
+import { describe, expect, it } from 'vitest';
+import { admit, guardEngine, type Obj } from './guard-harness.js';
+
+type Dest = readonly [string, number];
+const v1only: Dest[] = [['v1', 100]];
+const v2only: Dest[] = [['v2', 100]];
+
+/** Istio: destinations are subsets of reviews, written short or as FQDN. */
+function vs(http: Obj[], hosts: string[] = ['reviews'], extra: Obj = {}): Obj {
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: { name: 'reviews', namespace: 'shop' },
+    spec: { hosts, http, ...extra },
+  };
+}
+const istioRoute = (dests: readonly Dest[], more: Obj = {}): Obj => ({
+  ...more,
+  route: dests.map(([subset, weight]) => ({ destination: { host: 'reviews', subset }, weight })),
+});
+
+function httpRoute(rules: Obj[], parent = 'reviews'): Obj {
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name: 'reviews', namespace: 'shop' },
+    spec: { parentRefs: [{ group: '', kind: 'Service', name: parent, port: 9080 }], rules },
+  };
+}
+const rule = (dests: readonly Dest[], more: Obj = {}): Obj => ({
+  ...more,
+  backendRefs: dests.map(([v, weight]) => ({ name: `reviews-${v}`, port: 9080, weight })),
+});
+
+function gloo(routes: Obj[], domains = ['*']): Obj {
+  return {
+    apiVersion: 'gateway.solo.io/v1',
+    kind: 'VirtualService',
+    metadata: { name: 'echo', namespace: 'gloo-system' },
+    spec: { virtualHost: { domains, routes } },
+  };
+}
+const glooRoute = (dests: readonly Dest[], more: Obj = {}): Obj => ({
+  ...more,
+  routeAction: {
+    multi: {
+      destinations: dests.map(([v, weight]) => ({
+        destination: {
+          upstream: { name: 'echo', namespace: 'gloo-system' },
+          subset: { values: { version: v } },
+        },
+        weight,
+      })),
+    },
+  },
+});
+
+function router(routes: Obj[]): Obj {
+  return {
+    apiVersion: 'appmesh.k8s.aws/v1beta2',
+    kind: 'VirtualRouter',
+    metadata: { name: 'reviews', namespace: 'shop' },
+    spec: { listeners: [{ portMapping: { port: 9080, protocol: 'http' } }], routes },
+  };
+}
+const meshRoute = (
+  name: string,
+  dests: readonly Dest[],
+  match: Obj = { prefix: '/' },
+  more: Obj = {},
+): Obj => ({
+  name,
+  ...more,
+  httpRoute: {
+    match,
+    action: {
+      weightedTargets: dests.map(([v, weight]) => ({
+        virtualNodeRef: { name: `reviews-${v}` },
+        weight,
+      })),
+    },
+  },
+});
+
+function split(version: string, dests: readonly Dest[], more: Obj = {}, service = 'reviews'): Obj {
+  return {
+    apiVersion: `split.smi-spec.io/${version}`,
+    kind: 'TrafficSplit',
+    metadata: { name: 'reviews', namespace: 'shop' },
+    spec: {
+      service,
+      backends: dests.map(([v, weight]) => ({ service: `reviews-${v}`, weight })),
+      ...more,
+    },
+  };
+}
+
+async function refused(oldObject: Obj, object: Obj, pattern?: RegExp) {
+  const r = await admit(guardEngine(), object, oldObject);
+  expect(r.allowed, r.message).toBe(false);
+  if (pattern) expect(r.message).toMatch(pattern);
+  return r;
+}
+
+const canaryHeader = { headers: { stage: { exact: 'canary' } } };
+
+describe('renaming a route', () => {
+  it('Istio: the renamed route is new and sends 100% to v2, which had 0%', async () => {
+    const r = await refused(
+      vs([istioRoute(v1only, { name: 'main' })]),
+      vs([istioRoute(v2only, { name: 'main-v2' })]),
+    );
+    expect(r.message).toBe(
+      'VirtualService shop/reviews: route "main-v2" is new and sends 100% of reviews.shop.svc.cluster.local to reviews (subset v2), which had 0% (stable: reviews (subset v1)) (+100 points); ' +
+        'the policy allows +20 per update: step through 20%, 40%, 60%, 80%, 100%, or annotate meshwarden.io/allow-weight-jump with a reason (allowed for system:masters)',
+    );
+  });
+  it('HTTPRoute rule', () =>
+    refused(
+      httpRoute([rule(v1only, { name: 'main' })]),
+      httpRoute([rule(v2only, { name: 'next' })]),
+      /rule "next" is new and sends 100%/,
+    ));
+  it('App Mesh route', () =>
+    refused(
+      router([meshRoute('main', v1only)]),
+      router([meshRoute('next', v2only)]),
+      /route "next" is new/,
+    ));
+  it('Gloo route', () =>
+    refused(
+      gloo([glooRoute(v1only, { name: 'main' })]),
+      gloo([glooRoute(v2only, { name: 'next' })]),
+    ));
+});
+
+describe('adding a catch-all route in front', () => {
+  it('Istio', () =>
+    refused(
+      vs([istioRoute(v1only)]),
+      vs([istioRoute(v2only), istioRoute(v1only)]),
+      /reviews \(subset v2\)/,
+    ));
+  it('Gloo', () =>
+    refused(gloo([glooRoute(v1only)]), gloo([glooRoute(v2only), glooRoute(v1only)])));
+  it('HTTPRoute (same specificity: the earlier rule wins)', () =>
+    refused(httpRoute([rule(v1only)]), httpRoute([rule(v2only), rule(v1only)])));
+  it('App Mesh (a lower priority number)', () =>
+    refused(
+      router([meshRoute('main', v1only, { prefix: '/' }, { priority: 10 })]),
+      router([
+        meshRoute('front', v2only, { prefix: '/' }, { priority: 1 }),
+        meshRoute('main', v1only, { prefix: '/' }, { priority: 10 }),
+      ]),
+    ));
+});
+
+describe('reordering unnamed routes', () => {
+  it('Istio: a shadowed route moved to the front', () =>
+    refused(
+      vs([istioRoute(v1only), istioRoute(v2only)]),
+      vs([istioRoute(v2only), istioRoute(v1only)]),
+    ));
+  it('Gloo', () =>
+    refused(
+      gloo([glooRoute(v1only), glooRoute(v2only)]),
+      gloo([glooRoute(v2only), glooRoute(v1only)]),
+    ));
+  it('HTTPRoute', () =>
+    refused(httpRoute([rule(v1only), rule(v2only)]), httpRoute([rule(v2only), rule(v1only)])));
+  it('App Mesh routes without priority: either may come first, so the least favourable is taken', () =>
+    refused(
+      router([meshRoute('a', v1only), meshRoute('b', v2only)]),
+      router([meshRoute('b', v2only), meshRoute('a', v1only)]),
+    ));
+});
+
+describe('dropping or widening a header match', () => {
+  const istioAb = (m: Obj | undefined) =>
+    vs([istioRoute(v2only, m ? { match: [m] } : {}), istioRoute(v1only)]);
+  it('Istio: dropped', () =>
+    refused(istioAb(canaryHeader), istioAb(undefined), /now serves|would rise/));
+  it('Istio: widened with an untargeted alternative', async () => {
+    const widened = vs([
+      istioRoute(v2only, { match: [canaryHeader, { uri: { prefix: '/' } }] }),
+      istioRoute(v1only),
+    ]);
+    await refused(istioAb(canaryHeader), widened);
+  });
+  it('Istio: turned into withoutHeaders (matches every request without the header)', () =>
+    refused(istioAb(canaryHeader), istioAb({ withoutHeaders: { stage: { exact: 'canary' } } })));
+  const glooAb = (matchers: Obj[]) => gloo([glooRoute(v2only, { matchers }), glooRoute(v1only)]);
+  it('Gloo: dropped', () =>
+    refused(
+      glooAb([{ headers: [{ name: 'stage', value: 'canary' }], prefix: '/' }]),
+      glooAb([{ prefix: '/' }]),
+    ));
+  it('Gloo: inverted', () =>
+    refused(
+      glooAb([{ headers: [{ name: 'stage', value: 'canary' }], prefix: '/' }]),
+      glooAb([{ headers: [{ name: 'stage', value: 'canary', invertMatch: true }], prefix: '/' }]),
+    ));
+  const httpAb = (matches: Obj[]) => httpRoute([rule(v2only, { matches }), rule(v1only)]);
+  it('HTTPRoute: dropped', () =>
+    refused(
+      httpAb([{ headers: [{ name: 'stage', value: 'canary' }] }]),
+      httpAb([{ path: { type: 'PathPrefix', value: '/' } }]),
+    ));
+  const meshAb = (match: Obj) =>
+    router([
+      meshRoute('canary', v2only, match, { priority: 1 }),
+      meshRoute('main', v1only, { prefix: '/' }, { priority: 2 }),
+    ]);
+  it('App Mesh: dropped', () =>
+    refused(
+      meshAb({ prefix: '/', headers: [{ name: 'stage', match: { exact: 'canary' } }] }),
+      meshAb({ prefix: '/' }),
+    ));
+  it('App Mesh: inverted', () =>
+    refused(
+      meshAb({ prefix: '/', headers: [{ name: 'stage', match: { exact: 'canary' } }] }),
+      meshAb({
+        prefix: '/',
+        headers: [{ name: 'stage', match: { exact: 'canary' }, invert: true }],
+      }),
+    ));
+});
+
+describe('appending a more specific Gateway API rule', () => {
+  it('PathPrefix / with method GET outranks the catch-all, wherever it is written', async () => {
+    const r = await refused(
+      httpRoute([rule(v1only)]),
+      httpRoute([
+        rule(v1only),
+        rule(v2only, { matches: [{ path: { type: 'PathPrefix', value: '/' }, method: 'GET' }] }),
+      ]),
+    );
+    expect(r.message).toMatch(
+      /rule 1 is new and sends 100% of GET requests for reviews\.shop\.svc\.cluster\.local:9080 to reviews-v2/,
+    );
+  });
+  it('an Exact path outranks a longer prefix', () =>
+    refused(
+      httpRoute([
+        rule(v1only, { matches: [{ path: { type: 'PathPrefix', value: '/api/v1' } }] }),
+        rule(v1only),
+      ]),
+      httpRoute([
+        rule(v1only, { matches: [{ path: { type: 'PathPrefix', value: '/api/v1' } }] }),
+        rule(v1only),
+        rule(v2only, { matches: [{ path: { type: 'Exact', value: '/api/v1' } }] }),
+      ]),
+    ));
+  it('GRPCRoute: a method match outranks the catch-all', () => {
+    const grpc = (rules: Obj[]): Obj => ({
+      ...httpRoute(rules),
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'GRPCRoute',
+    });
+    return refused(
+      grpc([rule(v1only)]),
+      grpc([
+        rule(v1only),
+        rule(v2only, { matches: [{ method: { service: 'reviews.Reviews', method: 'Get' } }] }),
+      ]),
+    );
+  });
+});
+
+describe('TrafficSplit matches', () => {
+  const ab = (more: Obj) =>
+    split(
+      'v1alpha4',
+      [
+        ['v1', 0],
+        ['v2', 100],
+      ],
+      more,
+    );
+  it('removing matches sends everything to the weights that only matched requests had', () =>
+    refused(ab({ matches: [{ kind: 'HTTPRouteGroup', name: 'canary-users' }] }), ab({})));
+  it('a step within a split that keeps its matches is judged as a step', async () => {
+    const step = (v2: number) =>
+      split(
+        'v1alpha4',
+        [
+          ['v1', 100 - v2],
+          ['v2', v2],
+        ],
+        { matches: [{ kind: 'HTTPRouteGroup', name: 'canary-users' }] },
+      );
+    expect((await admit(guardEngine(), step(40), step(20))).allowed).toBe(true);
+    expect((await admit(guardEngine(), step(70), step(20))).allowed).toBe(false);
+  });
+});
+
+describe('pointing the same routes at other traffic', () => {
+  it('Istio hosts: a host new to the object moves from nothing', () =>
+    refused(
+      vs([istioRoute(v1only)], ['reviews']),
+      vs(
+        [
+          istioRoute([
+            ['v1', 90],
+            ['v2', 10],
+          ]),
+        ],
+        ['ratings'],
+      ),
+      /ratings\.shop\.svc\.cluster\.local is new to this object, so its traffic counts as moving from nothing/,
+    ));
+  it('Istio gateways: the ingress traffic is new', () =>
+    refused(
+      vs([istioRoute(v1only)]),
+      vs([istioRoute(v1only)], ['reviews'], { gateways: ['mesh', 'edge'] }),
+      /gateway shop\/edge/,
+    ));
+  it('HTTPRoute parentRefs', () =>
+    refused(
+      httpRoute([rule(v1only)]),
+      httpRoute([rule(v1only)], 'ratings'),
+      /ratings\.shop\.svc\.cluster\.local:9080 is new/,
+    ));
+  it('TrafficSplit spec.service', () =>
+    refused(
+      split('v1alpha2', [
+        ['v1', 100],
+        ['v2', 0],
+      ]),
+      split(
+        'v1alpha2',
+        [
+          ['v1', 100],
+          ['v2', 0],
+        ],
+        {},
+        'ratings',
+      ),
+    ));
+  it('Gloo domains', () =>
+    refused(
+      gloo([glooRoute(v1only)], ['echo.example.com']),
+      gloo([glooRoute(v1only)], ['shop.example.com']),
+    ));
+  it('narrowing a parent to one of its ports, or * to one domain, is not new traffic', async () => {
+    const portless = {
+      ...httpRoute([
+        rule([
+          ['v1', 90],
+          ['v2', 10],
+        ]),
+      ]),
+      spec: {
+        parentRefs: [{ group: '', kind: 'Service', name: 'reviews' }],
+        rules: [
+          rule([
+            ['v1', 90],
+            ['v2', 10],
+          ]),
+        ],
+      },
+    };
+    expect(
+      (
+        await admit(
+          guardEngine(),
+          httpRoute([
+            rule([
+              ['v1', 80],
+              ['v2', 20],
+            ]),
+          ]),
+          portless,
+        )
+      ).allowed,
+    ).toBe(true);
+    expect(
+      (
+        await admit(
+          guardEngine(),
+          gloo(
+            [
+              glooRoute([
+                ['v1', 80],
+                ['v2', 20],
+              ]),
+            ],
+            ['echo.example.com'],
+          ),
+          gloo([
+            glooRoute([
+              ['v1', 90],
+              ['v2', 10],
+            ]),
+          ]),
+        )
+      ).allowed,
+    ).toBe(true);
+  });
+});
+
+describe('turning a split into a delegation', () => {
+  it('Istio delegate', () =>
+    refused(
+      vs([istioRoute(v1only)]),
+      vs([{ delegate: { name: 'reviews-v2-routes', namespace: 'shop' } }]),
+      /delegate VirtualService shop\/reviews-v2-routes/,
+    ));
+  it('Gloo delegateAction', () =>
+    refused(
+      gloo([glooRoute(v1only)]),
+      gloo([
+        {
+          matchers: [{ prefix: '/' }],
+          delegateAction: { ref: { name: 'echo-rt', namespace: 'gloo-system' } },
+        },
+      ]),
+      /delegated to gloo-system\/echo-rt/,
+    ));
+  it('Gloo upstreamGroup', () =>
+    refused(
+      gloo([glooRoute(v1only)]),
+      gloo([
+        {
+          matchers: [{ prefix: '/' }],
+          routeAction: { upstreamGroup: { name: 'echo-ug', namespace: 'gloo-system' } },
+        },
+      ]),
+      /UpstreamGroup gloo-system\/echo-ug/,
+    ));
+});
+
+describe('going through an all-zero route', () => {
+  it('a new all-zero route is refused: every request to it would fail', async () => {
+    const r = await refused(
+      vs([istioRoute(v1only)]),
+      vs([
+        istioRoute([
+          ['v1', 0],
+          ['v2', 0],
+        ]),
+      ]),
+      /gives every backend weight 0/,
+    );
+    expect(r.message).toContain('route 0');
+    await refused(
+      gloo([glooRoute(v1only)]),
+      gloo([
+        glooRoute([
+          ['v1', 0],
+          ['v2', 0],
+        ]),
+      ]),
+      /weight 0/,
+    );
+  });
+  it('an all-zero old route never counts as created', async () => {
+    // Stored before meshwarden: no record, no majority.
+    await refused(
+      vs([
+        istioRoute([
+          ['v1', 0],
+          ['v2', 0],
+        ]),
+      ]),
+      vs([istioRoute(v2only)]),
+      /would rise from 0% to 100%/,
+    );
+    await refused(
+      httpRoute([
+        rule([
+          ['v1', 0],
+          ['v2', 0],
+        ]),
+      ]),
+      httpRoute([rule(v2only)]),
+    );
+  });
+});
+
+describe('an old object the reader cannot read', () => {
+  it('a v1alpha1-stored TrafficSplit read as v1alpha2 is judged as sending nothing, never as unjudged', async () => {
+    const stored = split('v1alpha2', [
+      ['v1', 1],
+      ['v2', 0],
+    ]);
+    (stored.spec as { backends: { weight: unknown }[] }).backends[0]!.weight = '500m';
+    const r = await refused(
+      stored,
+      split('v1alpha2', [
+        ['v1', 0],
+        ['v2', 100],
+      ]),
+      /could not be read, so it counts as sending nothing/,
+    );
+    expect(r.message).toContain('reviews-v2');
+  });
+});
+
+describe('the same backend written another way is not a new backend', () => {
+  it('reviews, reviews.shop.svc.cluster.local and an added port', async () => {
+    const short = vs([
+      istioRoute([
+        ['v1', 90],
+        ['v2', 10],
+      ]),
+    ]);
+    const long = vs(
+      [
+        {
+          route: [
+            ['v1', 80],
+            ['v2', 20],
+          ].map(([subset, weight]) => ({
+            destination: { host: 'reviews.shop.svc.cluster.local', subset, port: { number: 9080 } },
+            weight,
+          })),
+        },
+      ],
+      ['reviews.shop.svc.cluster.local'],
+    );
+    expect((await admit(guardEngine(), long, short)).allowed).toBe(true);
+    const noPort = httpRoute([
+      {
+        backendRefs: [
+          { name: 'reviews-v1', weight: 90 },
+          { name: 'reviews-v2', weight: 10 },
+        ],
+      },
+    ]);
+    expect(
+      (
+        await admit(
+          guardEngine(),
+          httpRoute([
+            rule([
+              ['v1', 80],
+              ['v2', 20],
+            ]),
+          ]),
+          noPort,
+        )
+      ).allowed,
+    ).toBe(true);
+  });
+  it('but two ports of one host in one object are two backends', async () => {
+    const two = vs([
+      {
+        route: [9080, 9081].map((n, i) => ({
+          destination: { host: 'reviews', subset: 'v1', port: { number: n } },
+          weight: i === 0 ? 100 : 0,
+        })),
+      },
+    ]);
+    const moved = vs([
+      {
+        route: [9080, 9081].map((n, i) => ({
+          destination: { host: 'reviews', subset: 'v1', port: { number: n } },
+          weight: i === 0 ? 0 : 100,
+        })),
+      },
+    ]);
+    await refused(two, moved, /reviews:9081 \(subset v1\) would rise from 0% to 100%/);
+  });
+});
