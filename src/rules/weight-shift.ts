@@ -9,7 +9,7 @@ import {
 } from '../admission/rule.js';
 import type { KubeObject } from '../k8s/objects.js';
 import type { PolicySpec } from '../policy/types.js';
-import { canaryAnalysis, flaggerManagement, flaggerStepLimit } from '../traffic/flagger.js';
+import { controllerVerdict, type ControllerVerdict } from './controller-trust.js';
 import { WEIGHTED_ROUTE_KINDS } from '../mesh/routes.js';
 import { routesUnderReview } from './route-reading.js';
 import { compare, formatPercent, rational } from '../traffic/rational.js';
@@ -56,24 +56,23 @@ export const weightShift: Validator = {
     if (override) return { violations: [], notes };
 
     const routes = routeRises(pairs);
-    const flagger = flaggerManagement(object, request.userInfo.username);
-    if (flagger) return judgeFlagger(identity, routes, flagger, ctx, notes);
-
-    const violations: Omit<Violation, 'enforcement'>[] = [];
-    for (const route of routes) {
-      for (const backend of route.backends) {
-        if (backend.id === route.incumbent) continue;
-        // On CREATE (or a route the object did not have) only maxCanaryWeight applies.
-        const step = route.created
-          ? undefined
-          : stepViolation(identity, route, backend, ctx.policy);
-        if (step) violations.push(step);
-        const cap = capViolation(identity, route, backend, ctx.policy);
-        if (cap) violations.push(cap);
-      }
+    // Trusted controllers, verified against the watch caches (controller-trust.ts).
+    const verdict = controllerVerdict(object, ctx);
+    for (const warning of verdict?.warnings ?? []) notes.push({ rule: RULE, warning });
+    if (verdict?.decision === 'allow') {
+      notes.push({ rule: RULE, pass: verdict.reason });
+      return { violations: [], notes };
     }
+    const limits = verdict?.limits;
+    const judged = judge(identity, routes, limits ? withLimits(ctx.policy, limits) : ctx.policy);
+    if (judged.length === 0 && limits && judge(identity, routes, ctx.policy).length > 0)
+      notes.push({ rule: RULE, pass: verdict.reason });
+    const violations = judged.map((v) =>
+      verdict ? { ...v, message: `${v.message}\n(${verdict.reason})` } : v,
+    );
+    // Flagger with a verified Canary paces itself (its analysis interval).
     const interval =
-      oldSplits && request.oldObject
+      oldSplits && request.oldObject && !limits
         ? intervalViolation(identity, request.oldObject, ctx)
         : undefined;
     if (interval) violations.push(interval);
@@ -84,6 +83,33 @@ export const weightShift: Validator = {
   },
 };
 
+function judge(
+  identity: string,
+  routes: readonly RouteRise[],
+  policy: PolicySpec,
+): Omit<Violation, 'enforcement'>[] {
+  const violations: Omit<Violation, 'enforcement'>[] = [];
+  for (const route of routes) {
+    for (const backend of route.backends) {
+      if (backend.id === route.incumbent) continue;
+      // On CREATE (or a route the object did not have) only maxCanaryWeight applies.
+      const step = route.created ? undefined : stepViolation(identity, route, backend, policy);
+      if (step) violations.push(step);
+      const cap = capViolation(identity, route, backend, policy);
+      if (cap) violations.push(cap);
+    }
+  }
+  return violations;
+}
+
+/** The policy with a verified Canary's step limits in place of the policy's own. */
+function withLimits(
+  policy: PolicySpec,
+  limits: NonNullable<ControllerVerdict['limits']>,
+): PolicySpec {
+  return { ...policy, weightShift: { ...policy.weightShift, ...limits } };
+}
+
 function overrideFor(object: KubeObject, ctx: RuleContext, notes: Note[]): boolean {
   const reason = object.metadata?.annotations?.[ALLOW_WEIGHT_JUMP_ANNOTATION]?.trim();
   if (reason === undefined || reason === '') return false;
@@ -93,7 +119,7 @@ function overrideFor(object: KubeObject, ctx: RuleContext, notes: Note[]): boole
   if (groups.some((g) => allowed.includes(g))) {
     notes.push({
       rule: RULE,
-      audit: `weight limits lifted by ${user} with ${ALLOW_WEIGHT_JUMP_ANNOTATION}: ${reason}`,
+      pass: `override: weight limits lifted by ${user} with ${ALLOW_WEIGHT_JUMP_ANNOTATION}: ${reason}`,
     });
     return true;
   }
@@ -172,52 +198,6 @@ function intervalViolation(
       `(minStepIntervalSeconds): apply again after ${retryAt}`,
     summary: `weights changed ${ago}s ago; minStepIntervalSeconds is ${seconds}: retry after ${retryAt}`,
   };
-}
-
-/**
- * Flagger-managed objects are judged by their Canary's own analysis: any move of all traffic to
- * one backend (rollback, promotion, Blue/Green, A/B) and any fall pass; a rise passes up to the
- * Canary's largest step. Without the Canary, nothing is denied and the write is recorded.
- */
-function judgeFlagger(
-  identity: string,
-  routes: readonly RouteRise[],
-  flagger: NonNullable<ReturnType<typeof flaggerManagement>>,
-  ctx: RuleContext,
-  notes: Note[],
-): ValidationResult {
-  const namespace = ctx.request.namespace ?? '';
-  const canary =
-    flagger.canaryName === undefined
-      ? undefined
-      : ctx.cluster.canary(namespace, flagger.canaryName);
-  if (!canary) {
-    notes.push({
-      rule: RULE,
-      audit: `${identity} is managed by Flagger (${flagger.evidence}); Canary ${namespace}/${flagger.canaryName ?? '?'} is not known, so its weights were not checked`,
-    });
-    return { violations: [], notes };
-  }
-  const limit = flaggerStepLimit(canaryAnalysis(canary));
-  const violations: Violation[] = [];
-  for (const route of routes) {
-    if (route.backends.some((b) => compare(b.newShare, rational(1n, 1n)) === 0)) continue;
-    for (const backend of route.backends) {
-      if (limit > 0 && compare(backend.risePoints, points(limit)) <= 0) continue;
-      if (compare(backend.risePoints, rational(0n, 1n)) <= 0) continue;
-      violations.push({
-        rule: RULE,
-        field: route.path,
-        enforcement: ctx.policy.weightShift.enforcement,
-        message:
-          `${identity}: ${route.label}: ${backend.name} would rise from ${formatPercent(backend.oldShare)} to ${formatPercent(backend.newShare)} ` +
-          `(+${formatPoints(backend.risePoints)} points), more than Canary ${namespace}/${flagger.canaryName ?? ''} steps (${limit} points); ` +
-          `let Flagger drive the weights, or change the Canary's analysis`,
-        summary: `${route.label}: ${backend.name} +${formatPoints(backend.risePoints)} points exceeds the Canary's step of ${limit}`,
-      });
-    }
-  }
-  return { violations, notes };
 }
 
 function formatPoints(p: { num: bigint; den: bigint }): string {

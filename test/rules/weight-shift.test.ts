@@ -351,8 +351,8 @@ describe('Flagger', () => {
   const canary = (analysis: Record<string, unknown>): KubeObject => ({
     apiVersion: 'flagger.app/v1beta1',
     kind: 'Canary',
-    metadata: { name: 'podinfo', namespace: 'shop' },
-    spec: { analysis },
+    metadata: { name: 'podinfo', namespace: 'shop', uid: 'u' },
+    spec: { targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'podinfo' }, analysis },
   });
   // Flagger's Istio router: primary and canary Services, integer weights summing to 100.
   const vs = (primary: number, canaryWeight: number, ownerCanary: string | null = 'podinfo') => ({
@@ -460,14 +460,6 @@ describe('Flagger', () => {
         [0, 100],
       ],
     ],
-    [
-      'primary not ready after promotion: all traffic to the canary',
-      { stepWeight: 10 },
-      [
-        [50, 50],
-        [0, 100],
-      ],
-    ],
   ];
   it.each(moves)('allows %s', async (_name, analysis, path) => {
     const e = engine({}, { canaries: [canary(analysis)] });
@@ -507,25 +499,36 @@ describe('Flagger', () => {
     expect((await validate(e, ab([0, 100]), ab([100, 0]), flaggerSa)).allowed).toBe(true);
   });
 
-  it('records and allows a Flagger-managed write whose Canary is not known', async () => {
+  // Issue 12: an unknown Canary no longer means "allow"; the write is judged and says why.
+  it('judges a write whose Canary is not known, and says why', async () => {
     const res = await validate(engine(), vs(50, 50), vs(100, 0), flaggerSa);
-    expect(res.allowed).toBe(true);
-    expect(res.auditAnnotations?.['weight-shift']).toContain(
-      'is managed by Flagger (owner); Canary shop/podinfo is not known',
+    expect(res.allowed).toBe(false);
+    expect(res.status?.message).toContain(
+      'Canary shop/podinfo named in its ownerReferences is not known to meshwarden',
     );
   });
 
-  it('recognises Flagger by its service account when the object has no ownerReference', async () => {
-    const res = await validate(engine(), vs(50, 50, null), vs(100, 0, null), flaggerSa);
+  it('recognises the Canary by name when the object has no ownerReference', async () => {
+    const e = engine({}, { canaries: [canary({ stepWeight: 50 })] });
+    const res = await validate(e, vs(50, 50, null), vs(100, 0, null), flaggerSa);
     expect(res.allowed).toBe(true);
-    expect(res.auditAnnotations?.['weight-shift']).toContain('(service-account)');
+    expect(res.auditAnnotations?.['weight-shift']).toContain('for Canary shop/podinfo');
   });
 
-  it('still judges a Flagger-owned object edited beyond its Canary’s steps', async () => {
+  it('does not take a Canary ownerReference from someone else as Flagger', async () => {
     const e = engine({}, { canaries: [canary({ stepWeight: 10 })] });
     const res = await validate(e, vs(50, 50), vs(100, 0), { username: 'bob', groups: ['devs'] });
     expect(res.allowed).toBe(false);
-    expect(res.status?.message).toContain('more than Canary shop/podinfo steps (10 points)');
+    expect(res.status?.message).toContain(
+      'not trusted as Flagger: bob is not a trusted Flagger account',
+    );
+  });
+
+  it('denies 50/50 to all on the canary beyond a stepped Canary (not a Flagger move)', async () => {
+    const e = engine({}, { canaries: [canary({ stepWeight: 10 })] });
+    const res = await validate(e, vs(0, 100), vs(50, 50), flaggerSa);
+    expect(res.allowed).toBe(false);
+    expect(res.status?.message).toContain('bounded by its analysis (steps of up to 10 points');
   });
 
   it('never applies minStepIntervalSeconds to Flagger, which paces itself', async () => {
