@@ -35,6 +35,9 @@ const CONTRACT_RULES = [
   { group: 'gateway.networking.k8s.io', versions: ['v1', 'v1beta1'], resources: ['httproutes'] },
   { group: 'appmesh.k8s.aws', versions: ['v1beta2'], resources: ['virtualrouters'] },
   { group: 'consul.hashicorp.com', versions: ['v1alpha1'], resources: ['servicesplitters'] },
+  // Flagger Canaries and Argo Rollouts: their steps are held to the policy.
+  { group: 'flagger.app', versions: ['v1beta1'], resources: ['canaries'] },
+  { group: 'argoproj.io', versions: ['v1alpha1'], resources: ['rollouts'] },
 ];
 
 interface Rule {
