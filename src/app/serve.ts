@@ -50,6 +50,8 @@ export interface ServeOptions {
    * translated routes pass the weight-shift guard when they match the cached TrafficSplit.
    */
   readonly controllerServiceAccount?: string;
+  /** A fixed cluster view when not connected to a cluster (tests: what `review --context` gives). */
+  readonly cluster?: ClusterView;
   /** This replica's name (env POD_NAME); the leader identity. */
   readonly podName?: string;
   /** Controller timings and seams (tests). */
@@ -150,6 +152,8 @@ export async function startWebhook(options: ServeOptions): Promise<RunningWebhoo
       throw error;
     }
     cluster = runtime.cluster;
+  } else if (options.cluster) {
+    cluster = options.cluster;
   } else if (options.controllerServiceAccount !== undefined) {
     cluster = staticClusterView({ controllerServiceAccount: options.controllerServiceAccount });
   }
