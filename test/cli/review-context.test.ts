@@ -19,7 +19,8 @@ let webhook: TestWebhook;
 const route = () => fixtureObject('argo-gatewayapi/httproute.yaml', 'HTTPRoute');
 const routeAt = (w: number) => {
   const copy = route();
-  for (const ref of (copy.spec as any).rules[0].backendRefs)
+  for (const ref of (copy.spec as { rules: { backendRefs: { name: string; weight?: number }[] }[] })
+    .rules[0]!.backendRefs)
     ref.weight = ref.name === 'argo-rollouts-canary-service' ? w : 100 - w;
   return copy;
 };
@@ -128,7 +129,7 @@ async function throughWebhook(c: Case) {
       await post(
         webhook.port,
         '/mutate',
-        JSON.stringify(makeReview({ object: c.object as never, oldObject: c.old as never, user })),
+        JSON.stringify(makeReview({ object: c.object, oldObject: c.old, user })),
         { ca: webhook.bundle.caCert },
       )
     ).body,
@@ -144,7 +145,7 @@ async function throughWebhook(c: Case) {
       await post(
         webhook.port,
         '/validate',
-        JSON.stringify(makeReview({ object: mutated as never, oldObject: c.old as never, user })),
+        JSON.stringify(makeReview({ object: mutated, oldObject: c.old, user })),
         { ca: webhook.bundle.caCert },
       )
     ).body,
@@ -188,7 +189,7 @@ describe('review --context decides exactly as the webhook does', () => {
     expect(cli.status).toBe(c.allowed ? 0 : 1);
   });
 
-  it('prints why something passed in text output', async () => {
+  it('prints why something passed in text output', () => {
     const c = CASES[0]!;
     const slug = c.name.replace(/\W+/g, '-');
     const cli = runCli([

@@ -61,8 +61,8 @@ export async function validateAs(
 ): Promise<ReviewOutcome> {
   const decoded = decodeAdmissionReview(
     makeReview({
-      object: object as Record<string, unknown>,
-      ...(old ? { oldObject: old as Record<string, unknown> } : {}),
+      object: object,
+      ...(old ? { oldObject: old } : {}),
       user,
     }),
   );

@@ -112,7 +112,11 @@ describe('Argo Rollouts are held to the policy', () => {
   });
   it('reads setWeight out of maxTrafficWeight, and checks maxCanaryWeight', async () => {
     const r = fixtureObject('argo-istio/rollout.yaml', 'Rollout');
-    const canaryStrategy = (r.spec as any).strategy.canary;
+    const canaryStrategy = (
+      r.spec as {
+        strategy: { canary: { trafficRouting: Record<string, unknown>; steps: unknown[] } };
+      }
+    ).strategy.canary;
     canaryStrategy.trafficRouting.maxTrafficWeight = 1000;
     canaryStrategy.steps = [{ setWeight: 200 }, { setWeight: 400 }, { setWeight: 700 }];
     const res = await validateAs(

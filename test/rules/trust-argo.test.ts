@@ -12,6 +12,8 @@ import {
 } from '../helpers/controllers.js';
 
 const argo = sa('argo-rollouts', 'argo-rollouts');
+const canaryOf = (r: KubeObject) =>
+  (r.spec as { strategy: { canary: Record<string, unknown> } }).strategy.canary;
 type Http = {
   name?: string;
   route?: { destination: { host: string; subset?: string }; weight?: number }[];
@@ -32,8 +34,8 @@ function argoIstioWrite(vs: KubeObject, routes: string[], canary: string, w: num
 /** The Istio Rollout of Argo's getting-started guide, with the steps of examples/rollout-canary.yaml. */
 function istioRollout(): KubeObject {
   const rollout = fixtureObject('argo-istio/rollout.yaml', 'Rollout', { uid: 'ro-1' });
-  const steps = (fixtureObject('rollout-canary.yaml', 'Rollout').spec as any).strategy.canary.steps;
-  (rollout.spec as any).strategy.canary.steps = steps;
+  const steps = canaryOf(fixtureObject('rollout-canary.yaml', 'Rollout')).steps;
+  canaryOf(rollout).steps = steps;
   return rollout;
 }
 
@@ -71,7 +73,7 @@ describe('Argo Rollouts: Istio (docs/getting-started/istio)', () => {
 
   it('allows the dynamicStableScale abort that lowers the canary in steps', async () => {
     const rollout = istioRollout();
-    (rollout.spec as any).strategy.canary.dynamicStableScale = true;
+    canaryOf(rollout).dynamicStableScale = true;
     const res = await validateAs(trustEngine({ rollouts: [rollout] }), write(33), write(60), argo);
     expect(res.review.response?.allowed).toBe(true);
     expect(res.passed?.[0]?.reason).toContain('abort with dynamicStableScale');
@@ -195,7 +197,9 @@ describe('Argo Rollouts: Gateway API plugin (examples/envoygateway)', () => {
   /** pkg/plugin/httproute.go setHTTPRouteWeight: canary backendRef = w, stable = 100 - w. */
   const write = (w: number) => {
     const copy = route();
-    for (const ref of (copy.spec as any).rules[0].backendRefs)
+    for (const ref of (
+      copy.spec as { rules: { backendRefs: { name: string; weight?: number }[] }[] }
+    ).rules[0]!.backendRefs)
       ref.weight = ref.name === 'argo-rollouts-canary-service' ? w : 100 - w;
     return copy;
   };

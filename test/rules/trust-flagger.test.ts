@@ -64,7 +64,7 @@ function flaggerSplit(primary: number, canary: number): KubeObject {
     metadata: {
       name: 'podinfo',
       namespace: 'test',
-      ownerReferences: owner('podinfo', 'c0ffee-2') as never,
+      ownerReferences: owner('podinfo', 'c0ffee-2'),
     },
     spec: {
       service: 'podinfo',
