@@ -1,4 +1,4 @@
-import { UsageError } from './program.js';
+import { UsageError } from './errors.js';
 
 /** RFC 1123 label `/` RFC 1123 subdomain: a ServiceAccount as `namespace/name`. */
 const SERVICE_ACCOUNT = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;

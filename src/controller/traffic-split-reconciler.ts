@@ -138,7 +138,7 @@ export class TrafficSplitReconciler {
    * translate); undefined while unknown or while the versions' caches disagree.
    */
   split(namespace: string, name: string): KubeObject | undefined {
-    const current = this.#current(namespace, name);
+    const current = this.#watches.current(namespace, name);
     return current === 'pending' ? undefined : current;
   }
 

@@ -2,7 +2,7 @@ import type { RuleContext } from '../admission/rule.js';
 import type { KubeObject } from '../k8s/objects.js';
 import type { SplitBackend, WeightedSplit } from '../traffic/model.js';
 import { sharesById, ZERO, type Rational } from '../traffic/rational.js';
-import type { RouteKindId } from '../traffic/readers/index.js';
+import type { RouteKindId } from '../mesh/routes.js';
 import { routesUnderReview } from './route-reading.js';
 
 /**
@@ -75,6 +75,9 @@ export function backendRef(kind: RouteKindId, backend: SplitBackend): BackendRef
         service: true,
       };
     }
+    default:
+      // A kind read here for the first time: its identity is taken whole, never as a Service.
+      return { name: backend.service ?? id, service: backend.service !== undefined };
   }
 }
 

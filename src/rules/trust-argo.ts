@@ -8,7 +8,7 @@ import {
   ZERO,
   type Rational,
 } from '../traffic/rational.js';
-import type { RouteKindId } from '../traffic/readers/index.js';
+import type { RouteKindId } from '../mesh/routes.js';
 import { readRolloutRouting, type RolloutRouteRef, type RolloutRouting } from './argo-rollout.js';
 import {
   backendRef,

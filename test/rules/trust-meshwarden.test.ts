@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../src/k8s/objects.js';
 import type { MeshId } from '../../src/mesh/ids.js';
-import { translateTrafficSplit } from '../../src/traffic/translate.js';
+import { translateTrafficSplit } from '../../src/translation/translate.js';
 import { messageOf, sa, trustEngine, validateAs } from '../helpers/controllers.js';
 
 const CONTROLLER = 'meshwarden-system/meshwarden';
