@@ -14,7 +14,10 @@ const DEFAULT_NAMESPACE = 'default';
  */
 export function watchCacheFacts(
   objects: readonly KubeObject[],
-): Pick<StaticClusterFacts, 'canaries' | 'rollouts' | 'trafficSplits' | 'services' | 'httpRouteGroups'> {
+): Pick<
+  StaticClusterFacts,
+  'canaries' | 'rollouts' | 'trafficSplits' | 'services' | 'httpRouteGroups'
+> {
   const facts = {
     canaries: [] as KubeObject[],
     rollouts: [] as KubeObject[],
@@ -24,7 +27,9 @@ export function watchCacheFacts(
   };
   for (const object of objects) {
     const kind = typeof object.kind === 'string' ? object.kind : '';
-    const { group } = splitApiVersion(typeof object.apiVersion === 'string' ? object.apiVersion : '');
+    const { group } = splitApiVersion(
+      typeof object.apiVersion === 'string' ? object.apiVersion : '',
+    );
     const namespaced = withNamespace(object);
     if (group === '' && kind === 'Service') facts.services.push(namespaced);
     else if (group === 'flagger.app' && kind === 'Canary') facts.canaries.push(namespaced);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { staticClusterView } from '../../src/admission/cluster-view.js';
 import { readManifests } from '../../src/cli/manifests.js';
-import { contextFacts } from '../../src/cli/review-context.js';
+import { contextFacts, indexContext } from '../../src/cli/context.js';
 import type { KubeObject } from '../../src/k8s/objects.js';
 import { runCli } from '../helpers/cli.js';
 import { fixture, fixtureObject } from '../helpers/controllers.js';
@@ -61,8 +61,9 @@ beforeAll(async () => {
       .join('---\n'),
   );
   const read = await readManifests([join(dir, 'context.yaml')]);
-  const { facts, errors } = contextFacts(read.objects);
-  expect(errors).toEqual([]);
+  expect(read.errors).toEqual([]);
+  // The same facts `review` builds from --context, as the webhook's caches would hold them.
+  const facts = contextFacts(indexContext(read.objects), undefined);
   webhook = await startTestWebhook({ cluster: staticClusterView(facts) });
 });
 afterAll(async () => {
@@ -208,22 +209,32 @@ describe('review --context decides exactly as the webhook does', () => {
     );
   });
 
-  it('refuses a --context kind the watch caches do not hold, naming file and line', async () => {
-    await writeFile(
-      join(dir, 'bad-context.yaml'),
-      stringify({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' } }),
-    );
+  it('reviews only -f: a Canary beyond the policy in --context is known, not judged', async () => {
+    const bad = fixtureObject('flagger/istio-canary.yaml', 'Canary');
+    (bad.spec as { analysis: Record<string, unknown> }).analysis.stepWeight = 50;
+    await writeFile(join(dir, 'bad-context.yaml'), stringify(bad));
+    const c = CASES[0]!;
+    const slug = c.name.replace(/\W+/g, '-');
     const cli = runCli([
       'review',
       '-f',
-      join(dir, 'bad-context.yaml'),
+      join(dir, `${slug}-new.yaml`),
+      '--old',
+      join(dir, `${slug}-old.yaml`),
       '--context',
+      join(dir, 'context.yaml'),
       join(dir, 'bad-context.yaml'),
+      '--user',
+      c.user,
+      '-o',
+      'json',
     ]);
-    expect(cli.status).toBe(2);
-    expect(cli.stderr).toContain(
-      `${join(dir, 'bad-context.yaml')}:1: --context takes Namespaces, Services, Canaries, Rollouts`,
-    );
+    expect(cli.status).toBe(0);
+    expect(JSON.parse(cli.stdout).map((r: { kind: string }) => r.kind)).toEqual(['HTTPRoute']);
+    // The same Canary given with -f is refused with the fix.
+    const direct = runCli(['review', '-f', join(dir, 'bad-context.yaml')]);
+    expect(direct.status).toBe(1);
+    expect(direct.stdout).toContain('use stepWeights: [20, 40, 50]');
   });
 
   it('--controller-service-account must be namespace/name', () => {
