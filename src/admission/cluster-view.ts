@@ -24,6 +24,24 @@ export interface ClusterView {
   canary(namespace: string, name: string): KubeObject | undefined;
   /** Another object by API group, kind, namespace and name, when known (offline: `--context`). */
   object?(group: string, kind: string, namespace: string, name: string): KubeObject | undefined;
+  /** Every Flagger `Canary` known in a namespace. */
+  canaries(namespace: string): readonly KubeObject[];
+  /**
+   * Argo `Rollout`s known in a namespace, or in every namespace when `namespace` is undefined
+   * (the Gateway API plugin may name a route in another namespace).
+   */
+  rollouts(namespace?: string): readonly KubeObject[];
+  /** An SMI `TrafficSplit` by namespace and name, in the version it was last written in. */
+  trafficSplit(namespace: string, name: string): KubeObject | undefined;
+  /** Services of a namespace (translation needs the root Service's ports). */
+  services(namespace: string): readonly KubeObject[];
+  /** SMI `HTTPRouteGroup`s of a namespace (translation of `spec.matches`). */
+  httpRouteGroups(namespace: string): readonly KubeObject[];
+  /**
+   * The ServiceAccount meshwarden's own controller writes as, `namespace/name` (serve's
+   * `--controller-service-account`), when known.
+   */
+  controllerServiceAccount(): string | undefined;
 }
 
 export interface StaticClusterFacts {
@@ -35,17 +53,24 @@ export interface StaticClusterFacts {
   canaries?: readonly KubeObject[];
   /** Other objects the cluster holds (the CLI's `--context`). */
   objects?: readonly KubeObject[];
+  rollouts?: readonly KubeObject[];
+  trafficSplits?: readonly KubeObject[];
+  services?: readonly KubeObject[];
+  httpRouteGroups?: readonly KubeObject[];
+  controllerServiceAccount?: string;
 }
 
 /** A fixed view, for the offline CLI and tests. */
 export function staticClusterView(facts: StaticClusterFacts = {}): ClusterView {
+  const inNamespace = (list: readonly KubeObject[] | undefined, ns: string | undefined) =>
+    (list ?? []).filter((o) => ns === undefined || o.metadata?.namespace === ns);
+  const byName = (list: readonly KubeObject[] | undefined, ns: string, name: string) =>
+    list?.find((o) => o.metadata?.namespace === ns && o.metadata.name === name);
   return {
     namespaceLabels: (ns) => facts.namespaceLabels?.[ns] ?? facts.allNamespaceLabels,
     namespaceAnnotations: (ns) => facts.namespaceAnnotations?.[ns],
     unknownNamespaces: 'in-scope',
     detectedMesh: () => facts.mesh,
-    canary: (ns, name) =>
-      facts.canaries?.find((c) => c.metadata?.namespace === ns && c.metadata.name === name),
     object: (group, kind, ns, name) =>
       facts.objects?.find(
         (o) =>
@@ -54,5 +79,12 @@ export function staticClusterView(facts: StaticClusterFacts = {}): ClusterView {
           o.metadata?.namespace === ns &&
           o.metadata.name === name,
       ),
+    canary: (ns, name) => byName(facts.canaries, ns, name),
+    canaries: (ns) => inNamespace(facts.canaries, ns),
+    rollouts: (ns) => inNamespace(facts.rollouts, ns),
+    trafficSplit: (ns, name) => byName(facts.trafficSplits, ns, name),
+    services: (ns) => inNamespace(facts.services, ns),
+    httpRouteGroups: (ns) => inNamespace(facts.httpRouteGroups, ns),
+    controllerServiceAccount: () => facts.controllerServiceAccount,
   };
 }

@@ -178,6 +178,7 @@ export class AdmissionEngine {
           object,
           violations: all,
           deniedBy: validator.name,
+          passed: findings.passed,
         });
       }
       findings.violations(violations);
@@ -186,6 +187,7 @@ export class AdmissionEngine {
     return outcome(decoded, findings.apply(allowed(request.uid)), decision, {
       object,
       violations: all,
+      passed: findings.passed,
     });
   }
 

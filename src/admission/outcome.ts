@@ -2,7 +2,7 @@ import type { KubeObject } from '../k8s/objects.js';
 import type { DecodedReview } from './decode.js';
 import type { JsonPatch } from './patch.js';
 import { reviewOf, withAudit, withWarnings } from './response.js';
-import type { Note, Violation } from './rule.js';
+import type { Note, PassReason, Violation } from './rule.js';
 import type { AdmissionRequest, AdmissionResponse, AdmissionReview } from './types.js';
 import { toWarning } from './warnings.js';
 
@@ -27,6 +27,8 @@ export interface ReviewOutcome {
   readonly violations: readonly Violation[];
   /** The rule that denied, when one did. */
   readonly deniedBy?: string;
+  /** Why rules let the object through where their checks would have judged it (see Note.pass). */
+  readonly passed?: readonly PassReason[];
   readonly timedOut?: boolean;
   /** Did any rule look at the object? False means it passed unchecked, for `skipped`. */
   readonly handled: boolean;
@@ -40,6 +42,7 @@ export interface OutcomeDetails {
   readonly patch?: JsonPatch;
   readonly violations?: readonly Violation[];
   readonly deniedBy?: string;
+  readonly passed?: readonly PassReason[];
   readonly timedOut?: boolean;
   /** Set when no rule looked at the object: why. */
   readonly skipped?: string;
@@ -61,6 +64,9 @@ export function outcome(
     object: details.object,
     violations: details.violations ?? NO_VIOLATIONS,
     ...(details.deniedBy === undefined ? {} : { deniedBy: details.deniedBy }),
+    ...(details.passed === undefined || details.passed.length === 0
+      ? {}
+      : { passed: details.passed }),
     ...(details.timedOut === undefined ? {} : { timedOut: details.timedOut }),
     handled: details.skipped === undefined,
     ...(details.skipped === undefined ? {} : { skipped: details.skipped }),
@@ -73,6 +79,8 @@ export function outcome(
  */
 export class Findings {
   readonly warnings: string[] = [];
+  /** Pass reasons, also recorded as audit annotations `passed: <reason>`. */
+  readonly passed: PassReason[] = [];
   readonly #audit: Record<string, string> = {};
   readonly #request: AdmissionRequest;
   readonly #log: EngineLogger;
@@ -90,6 +98,10 @@ export class Findings {
     for (const note of notes) {
       if (note.warning !== undefined) this.warn(note.warning);
       if (note.audit !== undefined) this.audit(note.rule, note.audit);
+      if (note.pass !== undefined) {
+        this.passed.push({ rule: note.rule, reason: note.pass });
+        this.audit(note.rule, `passed: ${note.pass}`);
+      }
     }
   }
 

@@ -47,6 +47,18 @@ export interface Note {
   readonly warning?: string;
   /** Recorded as an audit annotation `<rule>` and a log line when set. */
   readonly audit?: string;
+  /**
+   * Why the rule let the object through although its check would otherwise have judged it (a
+   * trusted controller, an override, a rollback to stable, targeted traffic). Shown by `review`
+   * as `passed: ...` and recorded as an audit annotation.
+   */
+  readonly pass?: string;
+}
+
+/** A pass reason as the engine reports it: which rule, and why. */
+export interface PassReason {
+  readonly rule: string;
+  readonly reason: string;
 }
 
 interface RuleBase {

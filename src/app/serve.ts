@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
-import type { ClusterView } from '../admission/cluster-view.js';
+import { staticClusterView, type ClusterView } from '../admission/cluster-view.js';
 import { AdmissionEngine } from '../admission/engine.js';
 import type { ClusterRuntime, ControllerTuning } from '../controller/runtime.js';
 import { DEFAULT_POLICY_SPEC } from '../policy/defaults.js';
@@ -45,6 +45,13 @@ export interface ServeOptions {
   readonly validatingWebhook?: string;
   /** The coordination.k8s.io Lease of leader election. Default `meshwarden-leader`. */
   readonly leaderLease?: string;
+  /**
+   * `namespace/name` of the ServiceAccount meshwarden's controller writes as: its writes of
+   * translated routes pass the weight-shift guard when they match the cached TrafficSplit.
+   */
+  readonly controllerServiceAccount?: string;
+  /** A fixed cluster view when not connected to a cluster (tests: what `review --context` gives). */
+  readonly cluster?: ClusterView;
   /** This replica's name (env POD_NAME); the leader identity. */
   readonly podName?: string;
   /** Controller timings and seams (tests). */
@@ -123,6 +130,9 @@ export async function startWebhook(options: ServeOptions): Promise<RunningWebhoo
         logger,
         identity: options.podName ?? `${hostname()}-${process.pid}`,
         leaderLease: options.leaderLease ?? 'meshwarden-leader',
+        ...(options.controllerServiceAccount === undefined
+          ? {}
+          : { controllerServiceAccount: options.controllerServiceAccount }),
         ...(certMode === 'self-managed'
           ? {
               certificates: {
@@ -142,6 +152,10 @@ export async function startWebhook(options: ServeOptions): Promise<RunningWebhoo
       throw error;
     }
     cluster = runtime.cluster;
+  } else if (options.cluster) {
+    cluster = options.cluster;
+  } else if (options.controllerServiceAccount !== undefined) {
+    cluster = staticClusterView({ controllerServiceAccount: options.controllerServiceAccount });
   }
 
   const engine = new AdmissionEngine({

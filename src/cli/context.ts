@@ -2,6 +2,7 @@ import type { StaticClusterFacts } from '../admission/cluster-view.js';
 import type { KubeObject } from '../k8s/objects.js';
 import { isRecord } from '../util/objects.js';
 import { readManifests, type InputError, type SourcedObject } from './manifests.js';
+import { watchCacheFacts } from './review-context.js';
 
 /** What `--context` files say the cluster holds: every object, and Namespaces by name. */
 export interface ReviewContext {
@@ -46,6 +47,7 @@ export function contextFacts(
     namespaceLabels: context.namespaceLabels,
     namespaceAnnotations: context.namespaceAnnotations,
     objects: context.objects,
+    ...watchCacheFacts(context.objects),
     ...(allNamespaceLabels === undefined ? {} : { allNamespaceLabels }),
   };
 }

@@ -24,6 +24,7 @@ export function formatReviewText(results: readonly ReviewResult[]): string {
     if (r.result === 'audit')
       for (const [rule, text] of Object.entries(r.audit))
         lines.push(`  audit: ${rule}: ${text.replaceAll('\n', '\n    ')}`);
+    for (const p of r.passed) lines.push(`  passed: ${p.reason} (${p.rule})`);
     if (r.message !== null) for (const m of r.message.split('\n')) lines.push(`  ${m}`);
   }
   const count = (d: ReviewDecision) => results.filter((r) => r.result === d).length;

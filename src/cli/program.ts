@@ -68,6 +68,11 @@ export function buildProgram(): Command {
       'deny',
     )
     .option(
+      '--controller-service-account <ns/name>',
+      "ServiceAccount meshwarden's controller writes as (env CONTROLLER_SERVICE_ACCOUNT); its translated routes pass the weight-shift guard when they match the TrafficSplit",
+      process.env.CONTROLLER_SERVICE_ACCOUNT,
+    )
+    .option(
       '--drain-seconds <n>',
       'seconds to keep serving after SIGTERM (env MESHWARDEN_DRAIN_SECONDS)',
       process.env.MESHWARDEN_DRAIN_SECONDS ?? '5',
@@ -84,7 +89,11 @@ export function buildProgram(): Command {
     .option('--old <path...>', 'previous versions: matching objects are reviewed as UPDATE')
     .option(
       '--context <path...>',
-      'objects the cluster holds (Namespaces with their labels, Deployments a Rollout refers to, ...); known, not reviewed',
+      'objects the cluster holds, as the watch caches would (Namespaces with their labels, Services, Canaries, Rollouts, TrafficSplits, HTTPRouteGroups, Deployments a Rollout refers to, route objects); known, not reviewed',
+    )
+    .option(
+      '--controller-service-account <ns/name>',
+      "ServiceAccount of meshwarden's controller, as serve's flag",
     )
     .option(
       '--policy <file>',

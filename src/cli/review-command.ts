@@ -8,11 +8,13 @@ import { formatInputError, readManifests } from './manifests.js';
 import { formatReviewText } from './output.js';
 import { EXIT, UsageError } from './errors.js';
 import { OfflineReviewer } from './review.js';
+import { serviceAccountFlag } from './service-account-flag.js';
 
 interface ReviewFlags {
   filename: string[];
   old?: string[];
   context?: string[];
+  controllerServiceAccount?: string;
   policy?: string;
   mesh?: string;
   namespaceLabels?: string;
@@ -26,10 +28,17 @@ export async function runReview(flags: ReviewFlags): Promise<void> {
   const namespaceLabels = parseLabels(flags.namespaceLabels);
   const read = await readManifests(flags.filename);
   const oldRead = flags.old ? await readManifests(flags.old) : { objects: [], errors: [] };
+  const controllerServiceAccount = serviceAccountFlag(
+    '--controller-service-account',
+    flags.controllerServiceAccount,
+  );
   const context = await readContext(flags.context);
   const reviewer = new OfflineReviewer({
     policy,
-    cluster: contextFacts(context, namespaceLabels),
+    cluster: {
+      ...contextFacts(context, namespaceLabels),
+      ...(controllerServiceAccount === undefined ? {} : { controllerServiceAccount }),
+    },
     user: { username: flags.user, groups: flags.group ?? ['system:authenticated'] },
   });
   const { results, errors } = await reviewer.reviewAll(read.objects, oldRead.objects);

@@ -35,6 +35,8 @@ export interface ReviewResult {
   readonly reason: string | null;
   /** Audit annotations the webhooks would record, by rule. */
   readonly audit: Record<string, string>;
+  /** Why rules let the object through where their checks would have judged it. */
+  readonly passed: { readonly rule: string; readonly reason: string }[];
   /** `file:line` of the object. */
   readonly source: string;
 }
@@ -129,6 +131,7 @@ export class OfflineReviewer {
       result,
       reason,
       audit,
+      passed: [...(validated.passed ?? [])],
       source,
     };
   }

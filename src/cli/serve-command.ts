@@ -8,6 +8,7 @@ import {
   type ServeOptions,
 } from '../app/serve.js';
 import { UsageError } from './errors.js';
+import { serviceAccountFlag } from './service-account-flag.js';
 
 export interface ServeFlags {
   port: string;
@@ -28,6 +29,7 @@ export interface ServeFlags {
   mutateOnTimeout: string;
   validateOnTimeout: string;
   drainSeconds: string;
+  controllerServiceAccount?: string;
 }
 
 const ON_TIMEOUT = ['allow', 'deny'] as const;
@@ -93,6 +95,10 @@ export async function startServe(
     ['--validating-webhook', flags.validatingWebhook],
   ] as const)
     nonEmpty(flag, value);
+  const controllerServiceAccount = serviceAccountFlag(
+    '--controller-service-account',
+    flags.controllerServiceAccount,
+  );
   const policyFile =
     flags.policy ??
     (await access(DEFAULT_POLICY_FILE).then(
@@ -120,6 +126,7 @@ export async function startServe(
         ? {}
         : { validatingWebhook: flags.validatingWebhook }),
       leaderLease: flags.leaderLease,
+      ...(controllerServiceAccount === undefined ? {} : { controllerServiceAccount }),
       ...(process.env.POD_NAME ? { podName: process.env.POD_NAME } : {}),
       onTimeout,
       drainSeconds,

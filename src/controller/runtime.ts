@@ -57,6 +57,11 @@ export interface ClusterRuntimeOptions {
   readonly leaderLease: string;
   /** Unset: certificates come from files (external mode). */
   readonly certificates?: SelfManagedCertificates;
+  /**
+   * `namespace/name` of the ServiceAccount this controller writes as (`--controller-service-account`):
+   * the webhook lets its writes of translated routes through after checking them.
+   */
+  readonly controllerServiceAccount?: string;
   readonly tuning?: ControllerTuning;
 }
 
@@ -94,8 +99,9 @@ interface Base {
 interface Caches {
   readonly namespaces: Informer;
   readonly services: Informer;
-  /** Flagger Canaries for the weight-shift guard. */
+  /** Flagger Canaries and Argo Rollouts for the weight-shift guard (verifying their writes). */
   readonly canaries: PreferredVersionCache;
+  readonly rollouts: PreferredVersionCache;
   /** HTTPRouteGroups for TrafficSplit matches. */
   readonly routeGroups: PreferredVersionCache;
 }
@@ -112,7 +118,8 @@ interface Parts {
 
 /**
  * Connects to a cluster. Every replica keeps the watch caches the admission path reads
- * (namespaces, Flagger Canaries, policy ConfigMaps, the TLS Secret) and serves admission; the
+ * (namespaces, Services, Flagger Canaries, Argo Rollouts, TrafficSplits, policy ConfigMaps, the
+ * TLS Secret) and serves admission; the
  * replica holding the leader Lease also writes: native routing objects, Events, the TLS Secret,
  * caBundles. Nothing here blocks on the API server: an unreachable API server leaves the
  * replica not ready (no policy loaded yet) while watches retry.
@@ -179,6 +186,7 @@ function watchCaches(base: Base): Caches {
     // HTTPRouteGroups that `spec.matches` names: both come from watch caches.
     services: core('Service', 'services'),
     canaries: preferred('flagger.app', 'Canary', 'canaries'),
+    rollouts: preferred('argoproj.io', 'Rollout', 'rollouts'),
     routeGroups: preferred('specs.smi-spec.io', 'HTTPRouteGroup', 'httproutegroups'),
   };
 }
@@ -195,6 +203,7 @@ function buildParts(base: Base, options: ClusterRuntimeOptions): Parts {
     logger: log,
     fallbackMesh: () => policy.cluster.fallbackMesh,
   });
+  // What the rules may know, from the watch caches only (never an API call on the admission path).
   const cluster: ClusterView = {
     namespaceLabels: (ns) => caches.namespaces.get(ns)?.metadata?.labels,
     namespaceAnnotations: (ns) => caches.namespaces.get(ns)?.metadata?.annotations,
@@ -203,6 +212,12 @@ function buildParts(base: Base, options: ClusterRuntimeOptions): Parts {
     unknownNamespaces: 'unlabelled',
     detectedMesh: () => meshDetector.detectedMesh(),
     canary: (ns, name) => caches.canaries.current()?.get(name, ns),
+    canaries: (ns) => caches.canaries.current()?.list(ns) ?? [],
+    rollouts: (ns) => caches.rollouts.current()?.list(ns) ?? [],
+    trafficSplit: (ns, name) => reconciler.split(ns, name),
+    services: (ns) => caches.services.list(ns),
+    httpRouteGroups: (ns) => caches.routeGroups.current()?.list(ns) ?? [],
+    controllerServiceAccount: () => options.controllerServiceAccount,
   };
   const reconciler = new TrafficSplitReconciler({
     client,
@@ -326,7 +341,7 @@ async function startParts(
     logger: base.log,
     reconciler: parts.reconciler,
     meshDetector: parts.meshDetector,
-    followers: [parts.caches.canaries, parts.caches.routeGroups],
+    followers: [parts.caches.canaries, parts.caches.rollouts, parts.caches.routeGroups],
     ...(tuning.discoveryRefreshMs === undefined ? {} : { refreshMs: tuning.discoveryRefreshMs }),
     ...(tuning.resyncMs === undefined ? {} : { resyncMs: tuning.resyncMs }),
   });
@@ -370,6 +385,7 @@ function runtimeHandle(
         caches.services.stop(),
         policyConfigMaps.stop(),
         caches.canaries.stop(),
+        caches.rollouts.stop(),
         caches.routeGroups.stop(),
       ]);
     },

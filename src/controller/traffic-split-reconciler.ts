@@ -133,6 +133,15 @@ export class TrafficSplitReconciler {
     if (this.#started) await this.#watches.sync();
   }
 
+  /**
+   * A cached TrafficSplit in the version it was last written in (what the reconciler would
+   * translate); undefined while unknown or while the versions' caches disagree.
+   */
+  split(namespace: string, name: string): KubeObject | undefined {
+    const current = this.#watches.current(namespace, name);
+    return current === 'pending' ? undefined : current;
+  }
+
   /** `namespace/name` of every TrafficSplit in the caches. */
   splitKeys(): string[] {
     return [...this.#watches.keys()].sort();

@@ -1,6 +1,40 @@
-import type { PolicySpec, PolicySpecInput } from './types.js';
+import type { PolicySpec, PolicySpecInput, TrustedController } from './types.js';
 
 export const DEFAULT_EXCLUDED_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease'];
+
+/**
+ * Namespaces that Flagger's own kustomizations, Helm chart README and install guides put its
+ * `flagger` ServiceAccount in (fluxcd/flagger kustomize/{base/flagger,istio,appmesh,contour,kuma,...},
+ * charts/flagger/README.md, docs/gitbook/install and tutorials; osm-system from the OSM guide
+ * before its removal). The same name in any other namespace is not trusted.
+ */
+export const FLAGGER_DEFAULT_NAMESPACES = [
+  'flagger-system',
+  'istio-system',
+  'linkerd',
+  'appmesh-system',
+  'gloo-system',
+  'kuma-system',
+  'kong-mesh-system',
+  'osm-system',
+  'ingress-nginx',
+  'projectcontour',
+  'traefik',
+  'apisix',
+  'flagger',
+] as const;
+
+/**
+ * The default trusted controllers: Flagger's default installs, and Argo Rollouts' own manifest
+ * (argoproj/argo-rollouts manifests/install.yaml: ServiceAccount argo-rollouts/argo-rollouts).
+ */
+export const DEFAULT_TRUSTED_CONTROLLERS: readonly TrustedController[] = [
+  ...FLAGGER_DEFAULT_NAMESPACES.map((ns): TrustedController => ({
+    kind: 'flagger',
+    serviceAccount: `${ns}/flagger`,
+  })),
+  { kind: 'argo-rollouts', serviceAccount: 'argo-rollouts/argo-rollouts' },
+];
 
 /** Fills every default of CONTRACT §4. Rule-level `enforcement` inherits the spec-level one. */
 export function resolveSpec(input: PolicySpecInput = {}): PolicySpec {
@@ -23,6 +57,7 @@ export function resolveSpec(input: PolicySpecInput = {}): PolicySpec {
       maxCanaryWeight: input.weightShift?.maxCanaryWeight ?? 100,
       minStepIntervalSeconds: input.weightShift?.minStepIntervalSeconds ?? 0,
       overrideGroups: input.weightShift?.overrideGroups ?? ['system:masters'],
+      trustedControllers: input.weightShift?.trustedControllers ?? DEFAULT_TRUSTED_CONTROLLERS,
     },
     namespaceOverrides: input.namespaceOverrides ?? 'tighten-only',
   };

@@ -154,6 +154,12 @@ function toPolicyError(
     case 'uniqueItems':
       message = 'must not list the same value twice';
       break;
+    case 'pattern':
+      message =
+        path.at(-1) === 'serviceAccount'
+          ? `must be namespace/name of a ServiceAccount, e.g. istio-system/flagger; got ${show(valueAt(root, path))}`
+          : `${e.message ?? 'is invalid'}; got ${show(valueAt(root, path))}`;
+      break;
     default:
       message = `${e.message ?? 'is invalid'}; got ${show(valueAt(root, path))}`;
   }
@@ -165,6 +171,11 @@ function toPolicyError(
 function allowedKeys(path: readonly string[]): string[] {
   let node: unknown = policyDocumentSchema;
   for (const segment of path) {
+    // A list index steps into the schema of the list's items.
+    if (/^\d+$/.test(segment) && isRecord(node) && isRecord(node.items)) {
+      node = node.items;
+      continue;
+    }
     const props: unknown = isRecord(node) ? node.properties : undefined;
     node = isRecord(props) ? props[segment] : undefined;
   }

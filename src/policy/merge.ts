@@ -4,6 +4,7 @@ import {
   type PolicyError,
   type PolicySpec,
   type PolicySpecInput,
+  type TrustedController,
 } from './types.js';
 
 /** Keys that only the install-namespace policy may set: they describe the cluster, not a namespace. */
@@ -119,7 +120,20 @@ export function looseningErrors(cluster: PolicySpec, override: PolicySpecInput):
       message: `${extraGroups.join(', ')} not in the cluster's overrideGroups; a namespace may only remove groups`,
     });
   }
+  const extraControllers = (ws?.trustedControllers ?? []).filter(
+    (c) => !cluster.weightShift.trustedControllers.some((t) => sameController(t, c)),
+  );
+  if (extraControllers.length > 0) {
+    errors.push({
+      key: 'spec.weightShift.trustedControllers',
+      message: `${extraControllers.map((c) => `${c.kind} ${c.serviceAccount}`).join(', ')} not in the cluster's trustedControllers; a namespace may only remove controllers`,
+    });
+  }
   return errors;
+}
+
+function sameController(a: TrustedController, b: TrustedController): boolean {
+  return a.kind === b.kind && a.serviceAccount === b.serviceAccount;
 }
 
 /**
@@ -170,6 +184,13 @@ export function tightest(cluster: PolicySpec, override: PolicySpecInput): Policy
         ws.overrideGroups === undefined
           ? cluster.weightShift.overrideGroups
           : cluster.weightShift.overrideGroups.filter((g) => ws.overrideGroups?.includes(g)),
+      // A namespace may only remove trusted controllers: what it lists beyond the cluster's is dropped.
+      trustedControllers:
+        ws.trustedControllers === undefined
+          ? cluster.weightShift.trustedControllers
+          : cluster.weightShift.trustedControllers.filter((t) =>
+              ws.trustedControllers?.some((c) => sameController(t, c)),
+            ),
     },
   };
 }

@@ -2,6 +2,7 @@ import { MESH_IDS } from '../mesh/ids.js';
 import {
   ENFORCEMENTS,
   NAMESPACE_OVERRIDE_MODES,
+  TRUSTED_CONTROLLER_KINDS,
   VERSION_DEFAULTS,
   WORKLOAD_SCOPES,
 } from './types.js';
@@ -10,6 +11,12 @@ const enforcement = { type: 'string', enum: [...ENFORCEMENTS] } as const;
 const percent = { type: 'integer', minimum: 0, maximum: 100 } as const;
 /** RFC 1123 label: what a namespace name must be. */
 const namespaceName = { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 };
+/** `namespace/name` of a ServiceAccount: an RFC 1123 label, a slash, an RFC 1123 subdomain. */
+const serviceAccountRef = {
+  type: 'string',
+  pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$',
+  maxLength: 317,
+} as const;
 
 /**
  * JSON Schema of the MeshPolicy document (CONTRACT §4). Unknown keys are errors, so that a typo
@@ -59,6 +66,19 @@ export const policyDocumentSchema = {
               type: 'array',
               items: { type: 'string', minLength: 1 },
               uniqueItems: true,
+            },
+            trustedControllers: {
+              type: 'array',
+              uniqueItems: true,
+              items: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['kind', 'serviceAccount'],
+                properties: {
+                  kind: { type: 'string', enum: [...TRUSTED_CONTROLLER_KINDS] },
+                  serviceAccount: serviceAccountRef,
+                },
+              },
             },
           },
         },

@@ -20,6 +20,16 @@ export type NamespaceOverrideMode = (typeof NAMESPACE_OVERRIDE_MODES)[number];
 
 export type MeshSetting = 'auto' | MeshId;
 
+/** Controllers whose route writes the weight-shift guard verifies instead of judging as a person's. */
+export const TRUSTED_CONTROLLER_KINDS = ['flagger', 'argo-rollouts'] as const;
+export type TrustedControllerKind = (typeof TRUSTED_CONTROLLER_KINDS)[number];
+
+/** One trusted controller: its kind and its exact ServiceAccount, `namespace/name`. */
+export interface TrustedController {
+  readonly kind: TrustedControllerKind;
+  readonly serviceAccount: string;
+}
+
 /** A MeshPolicy spec with every default filled in: what rules read. */
 export interface PolicySpec {
   readonly mesh: MeshSetting;
@@ -39,6 +49,7 @@ export interface PolicySpec {
     readonly maxCanaryWeight: number;
     readonly minStepIntervalSeconds: number;
     readonly overrideGroups: readonly string[];
+    readonly trustedControllers: readonly TrustedController[];
   };
   readonly namespaceOverrides: NamespaceOverrideMode;
 }
@@ -58,6 +69,7 @@ export interface PolicySpecInput {
     maxCanaryWeight?: number;
     minStepIntervalSeconds?: number;
     overrideGroups?: string[];
+    trustedControllers?: TrustedController[];
   };
   namespaceOverrides?: NamespaceOverrideMode;
 }

@@ -1,7 +1,9 @@
 import type { RuleSet } from '../admission/rule.js';
+import { canaryBounds } from './canary-bounds.js';
 import { SKIPPED_POD_KINDS } from './pod-template.js';
 import { policyConfigMapRule } from './policy-configmap-validity.js';
 import { namespaceEnforceLabel } from './namespace-enforce-label.js';
+import { rolloutBounds } from './rollout-bounds.js';
 import { sidecarInjectionMarker } from './sidecar-injection.js';
 import { stableBackends } from './stable-backend.js';
 import { trafficSplitRule } from './traffic-split-validity.js';
@@ -23,6 +25,8 @@ export function defaultRules(): RuleSet {
       trafficSplitRule,
       versionLabels,
       weightShift,
+      canaryBounds,
+      rolloutBounds,
     ],
     skippedKinds: SKIPPED_POD_KINDS,
   };

@@ -4,19 +4,6 @@ import { splitApiVersion } from '../util/api-version.js';
 import { asRecord, asString } from '../util/objects.js';
 import { podTemplate } from './pod-template.js';
 
-/**
- * Argo Rollouts' controller as its upstream install runs it (namespace and service account
- * `argo-rollouts`). It rewrites Rollouts as they progress and scales the Deployment a
- * `workloadRef` names to zero; refusing those writes would stall a rollout half-way, so they are
- * recorded instead. The namespace is part of the name: a tenant cannot take it by naming a service
- * account of its own `argo-rollouts`.
- */
-export const ARGO_ROLLOUTS_CONTROLLER = 'system:serviceaccount:argo-rollouts:argo-rollouts';
-
-export function isArgoRolloutsController(username: string | undefined): boolean {
-  return username === ARGO_ROLLOUTS_CONTROLLER;
-}
-
 /** Where the pod template of a reviewed workload is. */
 export type TemplateSource =
   | { readonly from: 'self' }

@@ -1,4 +1,3 @@
-import { flaggerManagement } from '../traffic/flagger.js';
 import {
   NO_FINDINGS,
   type RuleContext,
@@ -9,7 +8,7 @@ import type { AdmissionRequest } from '../admission/types.js';
 import type { KubeObject } from '../k8s/objects.js';
 import { splitApiVersion } from '../util/api-version.js';
 import type { JsonRecord } from '../util/objects.js';
-import { isArgoRolloutsController, templateSource } from './rollout-workload.js';
+import { templateSource } from './rollout-workload.js';
 import { imageTag } from './version-tags.js';
 import { workloadScope, workloadSkipReason } from './workload-scope.js';
 import {
@@ -27,14 +26,18 @@ import {
   workloadId,
   workloadName,
 } from './pod-template.js';
+import { flaggerOwner } from '../traffic/flagger.js';
+import { flaggerWorkloadTrust } from './trust-flagger.js';
+import { howToTrust, serviceAccountOf, trustedAs } from './trust-common.js';
 
 const RULE = 'version-labels';
 
 /**
  * Workload pod templates must carry an app label and a version label (CONTRACT §5), because
  * canary routing tells versions apart by them. Flagger's own writes (the `<target>-primary`
- * Deployment it creates and later updates, the target it scales) are never blocked: they are
- * recorded in the audit log instead.
+ * Deployment it creates and later updates, the target it scales) are not blocked when they come
+ * from a trusted Flagger account and a cached Canary acts on the workload: they are recorded in
+ * the audit log instead.
  */
 export const versionLabels: Validator = {
   name: RULE,
@@ -64,26 +67,36 @@ export const versionLabels: Validator = {
       source.from === 'reference'
         ? `${workloadId(object, ctx.request)} takes its pod template from ${source.id} (spec.workloadRef).\n`
         : '';
-    const username = ctx.request.userInfo.username;
-    const exempt =
-      flaggerManagement(object, username) !== undefined
-        ? 'Flagger-managed'
-        : isArgoRolloutsController(username)
-          ? 'written by the Argo Rollouts controller'
-          : undefined;
     const scope = workloadScope(ctx);
     const message = `${via}${finding.message}`;
+    const flagger = flaggerTrust(object, ctx);
+    const exempt = flagger?.trusted
+      ? { text: 'Flagger-managed', reason: flagger.reason }
+      : argoTrust(ctx);
+    if (exempt)
+      return {
+        violations: [
+          {
+            rule: RULE,
+            field: TEMPLATE_LABELS_FIELD,
+            enforcement: 'audit',
+            message: `${exempt.text}, allowed: ${message}`,
+            summary: finding.summary,
+          },
+        ],
+        notes: [{ rule: RULE, pass: exempt.reason }],
+      };
     return {
       violations: [
         {
           rule: RULE,
           field: TEMPLATE_LABELS_FIELD,
-          enforcement: exempt !== undefined || scope.mode === 'audit' ? 'audit' : enforcement,
+          enforcement: scope.mode === 'audit' ? 'audit' : enforcement,
           message:
-            exempt !== undefined
-              ? `${exempt}, allowed: ${message}`
-              : scope.mode === 'audit'
-                ? `${scope.reason}: ${message}`
+            scope.mode === 'audit'
+              ? `${scope.reason}: ${message}`
+              : flagger
+                ? `${message}\n(${flagger.reason})`
                 : message,
           summary: finding.summary,
         },
@@ -101,6 +114,45 @@ function referencedRequest(request: AdmissionRequest, target: KubeObject): Admis
     kind: { group, version, kind: target.kind ?? 'Deployment' },
     ...(name === undefined ? {} : { name }),
     object: target,
+  };
+}
+
+/**
+ * Flagger's writes of the workloads it manages (the `<target>-primary` copy, the target it
+ * scales) pass only from a trusted Flagger account with a verified Canary; a request that only
+ * looks like Flagger's gets the reason it was not believed.
+ */
+function flaggerTrust(
+  object: KubeObject,
+  ctx: RuleContext,
+): { trusted: boolean; reason: string } | undefined {
+  const account = serviceAccountOf(ctx.request.userInfo.username);
+  if (trustedAs(account, ctx.policy.weightShift.trustedControllers) === 'flagger' && account)
+    return flaggerWorkloadTrust(object, ctx, account);
+  if (account?.endsWith('/flagger') || flaggerOwner(object) !== undefined)
+    return {
+      trusted: false,
+      reason: `not trusted as Flagger: ${account === undefined ? (ctx.request.userInfo.username ?? 'the user') : `ServiceAccount ${account}`} is not a trusted Flagger account (${howToTrust('flagger', account, ctx)})`,
+    };
+  return undefined;
+}
+
+/**
+ * The Argo Rollouts controller rewrites Rollouts as they progress and scales the Deployment a
+ * `workloadRef` names to zero; refusing those writes would stall a rollout half-way, so they are
+ * recorded instead. Only its exact ServiceAccount, trusted in the policy as argo-rollouts, is
+ * exempt: a tenant's own ServiceAccount named `argo-rollouts` is not.
+ */
+function argoTrust(ctx: RuleContext): { text: string; reason: string } | undefined {
+  const account = serviceAccountOf(ctx.request.userInfo.username);
+  if (
+    account === undefined ||
+    trustedAs(account, ctx.policy.weightShift.trustedControllers) !== 'argo-rollouts'
+  )
+    return undefined;
+  return {
+    text: 'written by the Argo Rollouts controller',
+    reason: `trusted controller argo-rollouts ${account}`,
   };
 }
 

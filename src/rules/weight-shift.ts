@@ -49,14 +49,16 @@ export const weightShift: Validator = {
     if (!judgement.changed) return result(findings, notes, ctx);
 
     if (overrideFor(object, ctx, notes)) return result(findings, notes, ctx);
+    // Trusted controllers, verified against the watch caches (controller-trust.ts).
     const verdict = controllerVerdict(object, ctx);
+    for (const warning of verdict?.warnings ?? []) notes.push({ rule: RULE, warning });
     if (verdict?.decision === 'allow') {
-      notes.push({ rule: RULE, audit: `${identity}: ${verdict.reason}` });
-      for (const warning of verdict.warnings ?? []) notes.push({ rule: RULE, warning });
+      notes.push({ rule: RULE, pass: verdict.reason });
       return result(findings, notes, ctx);
     }
     const policy = ctx.policy.weightShift;
     const limits: Limits = { ...policy, ...(verdict?.limits ?? {}) };
+    let beyondPolicy = false;
 
     const judged: Finding[] = [];
     let paced = false;
@@ -70,7 +72,7 @@ export const weightShift: Validator = {
       if (root.rollback) {
         notes.push({
           rule: RULE,
-          audit: `${identity}: all traffic of ${root.root.label} returns to its stable backend ${w.after.names.get(root.stable ?? '') ?? root.stable ?? ''}`,
+          pass: `rollback: all traffic of ${root.root.label} returns to its stable backend ${w.after.names.get(root.stable ?? '') ?? root.stable ?? ''}`,
         });
         continue;
       }
@@ -78,9 +80,14 @@ export const weightShift: Validator = {
       // On CREATE only maxCanaryWeight applies: there is no old traffic to step from.
       if (edit.before) for (const m of root.rises) push(judged, stepFinding(w, root, m, limits));
       for (const m of root.peaks) push(judged, capFinding(w, root, m, limits));
+      if (verdict?.limits && edit.before)
+        beyondPolicy ||= root.rises.some((m) => stepFinding(w, root, m, policy) !== undefined);
     }
-    if (paced && edit.before) push(judged, intervalFinding(identity, ctx));
-    const because = verdict?.decision === 'judge' ? ` (${verdict.reason})` : '';
+    // A verified Canary paces itself (its analysis interval); everyone else keeps the policy's.
+    if (paced && edit.before && !verdict?.limits) push(judged, intervalFinding(identity, ctx));
+    if (judged.length === 0 && beyondPolicy && verdict)
+      notes.push({ rule: RULE, pass: verdict.reason });
+    const because = verdict?.decision === 'judge' ? `\n(${verdict.reason})` : '';
     findings.push(...judged.map((f) => ({ ...f, message: `${f.message}${because}` })));
     return result(findings, notes, ctx);
   },
@@ -178,7 +185,7 @@ function overrideFor(object: KubeObject, ctx: RuleContext, notes: Note[]): boole
   if (groups.some((g) => allowed.includes(g))) {
     notes.push({
       rule: RULE,
-      audit: `weight limits lifted by ${user} with ${ALLOW_WEIGHT_JUMP_ANNOTATION}: ${reason}`,
+      pass: `override: weight limits lifted by ${user} with ${ALLOW_WEIGHT_JUMP_ANNOTATION}: ${reason}`,
     });
     return true;
   }

@@ -157,6 +157,7 @@ describe('Deployment', () => {
       '--mutating-webhook=meshwarden',
       '--validating-webhook=meshwarden',
       '--leader-lease=meshwarden-leader',
+      '--controller-service-account=meshwarden-system/meshwarden',
       '--drain-seconds=10',
       '--mutate-on-timeout=allow',
       '--validate-on-timeout=deny',

@@ -48,6 +48,9 @@ const CONTRACT_RULES = [
     resources: ['httproutes'],
   },
   { group: 'serving.knative.dev', versions: ['v1'], resources: ['routes', 'services'] },
+  // Flagger Canaries and Argo Rollouts: their steps are held to the policy.
+  { group: 'flagger.app', versions: ['v1beta1'], resources: ['canaries'] },
+  { group: 'argoproj.io', versions: ['v1alpha1'], resources: ['rollouts'] },
 ];
 
 interface Rule {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ClusterView } from '../../src/admission/cluster-view.js';
+import { staticClusterView, type ClusterView } from '../../src/admission/cluster-view.js';
 import type { KubeObject } from '../../src/k8s/objects.js';
 import { Discovery } from '../../src/controller/discovery.js';
 import { EventRecorder } from '../../src/controller/events.js';
@@ -47,9 +47,9 @@ describe('TrafficSplit reconciler', () => {
     const discovery = new Discovery(client);
     await discovery.refresh();
     const cluster: ClusterView = {
+      ...staticClusterView(),
       namespaceLabels: (ns) => labels.get(ns),
       detectedMesh: () => detected,
-      canary: () => undefined,
     };
     reconciler = new TrafficSplitReconciler({
       client,

@@ -150,24 +150,82 @@ describe('version-labels validator', () => {
       );
     }
 
+    const flaggerSa = {
+      username: 'system:serviceaccount:flagger-system:flagger',
+      groups: ['system:serviceaccounts'],
+    };
+    const canary = (target: string, uid = 'u') => ({
+      apiVersion: 'flagger.app/v1beta1',
+      kind: 'Canary',
+      metadata: { name: 'podinfo', namespace: 'default', uid },
+      spec: { targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: target } },
+    });
+
     it('never blocks the primary Deployment Flagger creates; records it instead', async () => {
-      const result = await admit(workloadEngine(), makeReview({ object: primary() }));
+      const e = workloadEngine({}, { canaries: [canary('podinfo')] });
+      const result = await admit(e, makeReview({ object: primary(), user: flaggerSa }));
       expect(result.allowed).toBe(true);
       expect(result.auditAnnotations['version-labels']).toMatch(
-        /^Flagger-managed, allowed: Deployment default\/podinfo-primary/,
+        /Flagger-managed, allowed: Deployment default\/podinfo-primary/,
+      );
+      expect(result.validate.passed?.[0]?.reason).toContain(
+        'trusted controller flagger flagger-system/flagger for Canary default/podinfo',
       );
     });
 
     it("never blocks Flagger's service account (scaling the target, promoting the primary)", async () => {
-      const user = {
-        username: 'system:serviceaccount:flagger-system:flagger',
-        groups: ['system:serviceaccounts'],
-      };
+      const e = workloadEngine({}, { canaries: [canary('sleep')] });
       const result = await admit(
-        workloadEngine(),
-        makeReview({ object: sleep(), oldObject: sleep(), user }),
+        e,
+        makeReview({ object: sleep(), oldObject: sleep(), user: flaggerSa }),
       );
       expect(result.allowed).toBe(true);
+    });
+
+    // Issue 12: trust needs both the account and a verified Canary.
+    it('blocks the same writes with a forged or unverified Canary, saying why', async () => {
+      const cases: [
+        string,
+        ReturnType<typeof workloadEngine>,
+        typeof flaggerSa | undefined,
+        string,
+      ][] = [
+        [
+          'no Canary known',
+          workloadEngine(),
+          flaggerSa,
+          'named in its ownerReferences is not known',
+        ],
+        [
+          'wrong uid',
+          workloadEngine({}, { canaries: [canary('podinfo', 'other')] }),
+          flaggerSa,
+          'has uid u, but that Canary',
+        ],
+        [
+          'Canary of another app',
+          workloadEngine({}, { canaries: [canary('reviews')] }),
+          flaggerSa,
+          'acts on reviews and reviews-primary',
+        ],
+        [
+          'a person',
+          workloadEngine({}, { canaries: [canary('podinfo')] }),
+          undefined,
+          'is not a trusted Flagger account',
+        ],
+        [
+          'flagger in another namespace',
+          workloadEngine({}, { canaries: [canary('podinfo')] }),
+          { username: 'system:serviceaccount:team-a:flagger', groups: [] },
+          'add {kind: flagger, serviceAccount: team-a/flagger} to spec.weightShift.trustedControllers',
+        ],
+      ];
+      for (const [name, e, user, reason] of cases) {
+        const result = await admit(e, makeReview({ object: primary(), ...(user ? { user } : {}) }));
+        expect(result.allowed, name).toBe(false);
+        expect(result.validate.review.response?.status?.message, name).toContain(reason);
+      }
     });
 
     it('passes a primary copied from a labelled target with no finding at all', async () => {

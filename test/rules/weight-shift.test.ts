@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { staticClusterView, type StaticClusterFacts } from '../../src/admission/cluster-view.js';
 import { decodeAdmissionReview } from '../../src/admission/decode.js';
 import { AdmissionEngine } from '../../src/admission/engine.js';
+import type { KubeObject } from '../../src/k8s/objects.js';
 import { resolveSpec } from '../../src/policy/defaults.js';
 import { PolicyStore } from '../../src/policy/store.js';
 import type { Enforcement, PolicySpecInput } from '../../src/policy/types.js';
@@ -355,23 +356,33 @@ describe('properties', () => {
   });
 });
 
-describe('Flagger recognised only when verified', () => {
+describe('Flagger', () => {
+  const canary = (analysis: Record<string, unknown>): KubeObject => ({
+    apiVersion: 'flagger.app/v1beta1',
+    kind: 'Canary',
+    metadata: { name: 'podinfo', namespace: 'shop', uid: 'u' },
+    spec: { targetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'podinfo' }, analysis },
+  });
   // Flagger's Istio router: primary and canary Services, integer weights summing to 100.
-  const vs = (primary: number, canaryWeight: number) => ({
+  const vs = (primary: number, canaryWeight: number, ownerCanary: string | null = 'podinfo') => ({
     apiVersion: 'networking.istio.io/v1beta1',
     kind: 'VirtualService',
     metadata: {
       name: 'podinfo',
       namespace: 'shop',
-      ownerReferences: [
-        {
-          apiVersion: 'flagger.app/v1beta1',
-          kind: 'Canary',
-          name: 'podinfo',
-          uid: 'u',
-          controller: true,
-        },
-      ],
+      ...(ownerCanary
+        ? {
+            ownerReferences: [
+              {
+                apiVersion: 'flagger.app/v1beta1',
+                kind: 'Canary',
+                name: ownerCanary,
+                uid: 'u',
+                controller: true,
+              },
+            ],
+          }
+        : {}),
     },
     spec: {
       hosts: ['podinfo'],
@@ -385,6 +396,160 @@ describe('Flagger recognised only when verified', () => {
         },
       ],
     },
+  });
+  const flaggerSa = {
+    username: 'system:serviceaccount:flagger-system:flagger',
+    groups: ['system:serviceaccounts'],
+  };
+
+  const moves: [string, Record<string, unknown>, [number, number][]][] = [
+    [
+      'stepWeight 10 up to maxWeight 50',
+      { stepWeight: 10, maxWeight: 50 },
+      [
+        [100, 0],
+        [90, 10],
+        [80, 20],
+        [70, 30],
+        [60, 40],
+        [50, 50],
+      ],
+    ],
+    [
+      'the last step overshoots maxWeight (50 with step 20: 20, 40, 60)',
+      { stepWeight: 20, maxWeight: 50 },
+      [
+        [100, 0],
+        [80, 20],
+        [60, 40],
+        [40, 60],
+      ],
+    ],
+    [
+      'stepWeights [1, 2, 10, 80] with its +70 step',
+      { stepWeights: [1, 2, 10, 80] },
+      [
+        [100, 0],
+        [99, 1],
+        [98, 2],
+        [90, 10],
+        [20, 80],
+      ],
+    ],
+    [
+      'promotion with stepWeightPromotion 0: primary back to 100 in one write',
+      { stepWeight: 20, maxWeight: 60 },
+      [
+        [40, 60],
+        [100, 0],
+      ],
+    ],
+    [
+      'promotion in steps of stepWeightPromotion',
+      { stepWeight: 20, maxWeight: 60, stepWeightPromotion: 30 },
+      [
+        [40, 60],
+        [70, 30],
+        [100, 0],
+      ],
+    ],
+    [
+      'rollback on failed checks: canary to 0',
+      { stepWeight: 10 },
+      [
+        [70, 30],
+        [100, 0],
+      ],
+    ],
+    [
+      'Blue/Green: all traffic to the canary at the end',
+      { iterations: 10 },
+      [
+        [100, 0],
+        [0, 100],
+      ],
+    ],
+  ];
+  it.each(moves)('allows %s', async (_name, analysis, path) => {
+    const e = engine({}, { canaries: [canary(analysis)] });
+    for (let i = 1; i < path.length; i++) {
+      const [p0, c0] = path[i - 1]!;
+      const [p1, c1] = path[i]!;
+      const res = await validate(e, vs(p1, c1), vs(p0, c0), flaggerSa);
+      expect(res.allowed, `${p0}/${c0} -> ${p1}/${c1}: ${res.status?.message ?? ''}`).toBe(true);
+    }
+  });
+
+  it('allows A/B: the matched route goes 0/100 while the unmatched stays on the primary', async () => {
+    const ab = (matched: [number, number]) => ({
+      ...vs(100, 0),
+      spec: {
+        hosts: ['podinfo'],
+        http: [
+          {
+            match: [{ headers: { 'x-canary': { exact: 'insider' } } }],
+            route: [
+              { destination: { host: 'podinfo-primary' }, weight: matched[0] },
+              { destination: { host: 'podinfo-canary' }, weight: matched[1] },
+            ],
+          },
+          { route: [{ destination: { host: 'podinfo-primary' }, weight: 100 }] },
+        ],
+      },
+    });
+    const e = engine(
+      {},
+      {
+        canaries: [
+          canary({ iterations: 10, match: [{ headers: { 'x-canary': { exact: 'insider' } } }] }),
+        ],
+      },
+    );
+    expect((await validate(e, ab([0, 100]), ab([100, 0]), flaggerSa)).allowed).toBe(true);
+  });
+
+  // Issue 12: an unknown Canary no longer means "allow"; the write is judged and says why.
+  it('judges a write whose Canary is not known, and says why', async () => {
+    const res = await validate(engine(), vs(50, 50), vs(100, 0), flaggerSa);
+    expect(res.allowed).toBe(false);
+    expect(res.status?.message).toContain(
+      'Canary shop/podinfo named in its ownerReferences is not known to meshwarden',
+    );
+  });
+
+  it('recognises the Canary by name when the object has no ownerReference', async () => {
+    const e = engine({}, { canaries: [canary({ stepWeight: 50 })] });
+    const res = await validate(e, vs(50, 50, null), vs(100, 0, null), flaggerSa);
+    expect(res.allowed).toBe(true);
+    expect(res.auditAnnotations?.['weight-shift']).toContain('for Canary shop/podinfo');
+  });
+
+  it('does not take a Canary ownerReference from someone else as Flagger', async () => {
+    const e = engine({}, { canaries: [canary({ stepWeight: 10 })] });
+    const res = await validate(e, vs(50, 50), vs(100, 0), { username: 'bob', groups: ['devs'] });
+    expect(res.allowed).toBe(false);
+    expect(res.status?.message).toContain(
+      'not trusted as Flagger: bob is not a trusted Flagger account',
+    );
+  });
+
+  it('denies 50/50 to all on the canary beyond a stepped Canary (not a Flagger move)', async () => {
+    const e = engine({}, { canaries: [canary({ stepWeight: 10 })] });
+    const res = await validate(e, vs(0, 100), vs(50, 50), flaggerSa);
+    expect(res.allowed).toBe(false);
+    expect(res.status?.message).toContain('bounded by its analysis (steps of up to 10 points');
+  });
+
+  it('never applies minStepIntervalSeconds to Flagger, which paces itself', async () => {
+    const e = engine(
+      { weightShift: { minStepIntervalSeconds: 3600 } },
+      { canaries: [canary({ stepWeight: 10 })] },
+    );
+    const old = vs(90, 10);
+    (old.metadata as Record<string, unknown>).annotations = {
+      'meshwarden.io/last-weight-change': '2026-11-21T11:59:00Z',
+    };
+    expect((await validate(e, vs(80, 20), old, flaggerSa)).allowed).toBe(true);
   });
 
   it('a made-up Canary ownerReference and any account named flagger are judged like anyone', async () => {

@@ -188,6 +188,17 @@ webhook to enforce the policy. Never "*": the API server would send every kind.
   resources: ["servicesplitters"]
   operations: ["CREATE", "UPDATE"]
   scope: Namespaced
+# Controllers' own settings: Canary steps and Rollout setWeight steps are bounded by the policy.
+- apiGroups: ["flagger.app"]
+  apiVersions: ["v1beta1"]
+  resources: ["canaries"]
+  operations: ["CREATE", "UPDATE"]
+  scope: Namespaced
+- apiGroups: ["argoproj.io"]
+  apiVersions: ["v1alpha1"]
+  resources: ["rollouts"]
+  operations: ["CREATE", "UPDATE"]
+  scope: Namespaced
 {{- end }}
 
 {{/*

@@ -1,0 +1,229 @@
+import { describe, expect, it } from 'vitest';
+import type { KubeObject } from '../../src/k8s/objects.js';
+import {
+  auditOf,
+  fixture,
+  fixtureObject,
+  messageOf,
+  sa,
+  trustEngine,
+  validateAs,
+  warningsOf,
+} from '../helpers/controllers.js';
+
+const argo = sa('argo-rollouts', 'argo-rollouts');
+const canaryOf = (r: KubeObject) =>
+  (r.spec as { strategy: { canary: Record<string, unknown> } }).strategy.canary;
+type Http = {
+  name?: string;
+  route?: { destination: { host: string; subset?: string }; weight?: number }[];
+};
+
+/** rollout/trafficrouting/istio/istio.go processRoutes: canary host or subset = w, stable = 100 - w. */
+function argoIstioWrite(vs: KubeObject, routes: string[], canary: string, w: number): KubeObject {
+  const copy = structuredClone(vs);
+  const http = (copy.spec as { http: Http[] }).http;
+  for (const r of http) {
+    if (routes.length > 0 ? !routes.includes(r.name ?? '') : http.length !== 1) continue;
+    for (const d of r.route ?? [])
+      d.weight = d.destination.host === canary || d.destination.subset === canary ? w : 100 - w;
+  }
+  return copy;
+}
+
+/** The Istio Rollout of Argo's getting-started guide, with the steps of examples/rollout-canary.yaml. */
+function istioRollout(): KubeObject {
+  const rollout = fixtureObject('argo-istio/rollout.yaml', 'Rollout', { uid: 'ro-1' });
+  const steps = canaryOf(fixtureObject('rollout-canary.yaml', 'Rollout')).steps;
+  canaryOf(rollout).steps = steps;
+  return rollout;
+}
+
+describe('Argo Rollouts: Istio (docs/getting-started/istio)', () => {
+  const vs1 = () =>
+    fixtureObject('argo-istio/multipleVirtualsvc.yaml', 'VirtualService', {
+      name: 'rollouts-demo-vsvc1',
+    });
+  const write = (w: number) => argoIstioWrite(vs1(), ['primary'], 'rollouts-demo-canary', w);
+
+  it('allows the setWeight steps 20, 40, 60, 80, the full promotion and the reset after it', async () => {
+    const e = trustEngine({ rollouts: [istioRollout()] });
+    const path = [0, 20, 40, 60, 80, 100, 0];
+    const reasons: string[] = [];
+    for (let i = 1; i < path.length; i++) {
+      const res = await validateAs(e, write(path[i]!), write(path[i - 1]!), argo);
+      expect(res.review.response?.allowed, `${path[i - 1]} -> ${path[i]}: ${messageOf(res)}`).toBe(
+        true,
+      );
+      reasons.push(res.passed?.[0]?.reason ?? '');
+    }
+    expect(reasons[0]).toBe(
+      'trusted controller argo-rollouts argo-rollouts/argo-rollouts for Rollout default/rollouts-demo: setWeight 20 (steps[0])',
+    );
+    expect(reasons[4]).toContain('full promotion (canary 100%)');
+    expect(reasons[5]).toContain('post-promotion reset (stable 100%)');
+  });
+
+  it('allows an abort from any step back to stable', async () => {
+    const e = trustEngine({ rollouts: [istioRollout()] });
+    const res = await validateAs(e, write(0), write(60), argo);
+    expect(res.review.response?.allowed).toBe(true);
+    expect(res.passed?.[0]?.reason).toContain('abort (stable 100%)');
+  });
+
+  it('allows the dynamicStableScale abort that lowers the canary in steps', async () => {
+    const rollout = istioRollout();
+    canaryOf(rollout).dynamicStableScale = true;
+    const res = await validateAs(trustEngine({ rollouts: [rollout] }), write(33), write(60), argo);
+    expect(res.review.response?.allowed).toBe(true);
+    expect(res.passed?.[0]?.reason).toContain('abort with dynamicStableScale');
+  });
+
+  it('judges a weight that is none of the Rollout’s, and says so', async () => {
+    const e = trustEngine({ rollouts: [istioRollout()] });
+    const res = await validateAs(e, write(50), write(20), argo);
+    expect(res.review.response?.allowed).toBe(false);
+    expect(messageOf(res)).toContain("canary at 50% is not one of the Rollout's weights");
+    expect(messageOf(res)).toContain(
+      'setWeight 20, 40, 60, 80, full promotion 100, reset or abort 0',
+    );
+  });
+
+  it('judges a write to a route the Rollout does not name, or with no Rollout at all', async () => {
+    const other = fixtureObject('argo-istio/multipleVirtualsvc.yaml', 'VirtualService', {
+      name: 'rollouts-demo-vsvc2',
+    });
+    const e = trustEngine({ rollouts: [istioRollout()] });
+    // vsvc2's "secondary" route is named by the Rollout: allowed.
+    const ok = await validateAs(
+      e,
+      argoIstioWrite(other, ['secondary'], 'rollouts-demo-canary', 20),
+      other,
+      argo,
+    );
+    expect(ok.review.response?.allowed, messageOf(ok)).toBe(true);
+    const none = await validateAs(trustEngine(), write(40), write(0), argo);
+    expect(none.review.response?.allowed).toBe(false);
+    expect(messageOf(none)).toContain(
+      'no Argo Rollout known to meshwarden names VirtualService default/rollouts-demo-vsvc1',
+    );
+  });
+
+  it('gives nothing to an argo-rollouts account elsewhere, and says how to trust it', async () => {
+    const e = trustEngine({ rollouts: [istioRollout()] });
+    const res = await validateAs(e, write(40), write(0), sa('team-a', 'argo-rollouts'));
+    expect(res.review.response?.allowed).toBe(false);
+    expect(messageOf(res)).toContain(
+      'add {kind: argo-rollouts, serviceAccount: team-a/argo-rollouts}',
+    );
+  });
+});
+
+describe('Argo Rollouts: Istio subset split (examples/istio/istio-subset-split.yaml)', () => {
+  const docs = () => fixture('argo-istio/istio-subset-split.yaml');
+  const vs = () => ({
+    ...structuredClone(docs().find((d) => d.kind === 'VirtualService')!),
+    metadata: { name: 'istio-subset-split-vsvc', namespace: 'default' },
+  });
+  const rollout = () => fixtureObject('argo-istio/istio-subset-split.yaml', 'Rollout');
+  const write = (w: number) => argoIstioWrite(vs(), ['primary'], 'canary', w);
+  it('allows setWeight 10, the promotion, the reset; judges 0 -> 100 by another account', async () => {
+    const e = trustEngine({ rollouts: [rollout()] });
+    for (const [a, b] of [
+      [0, 10],
+      [10, 100],
+      [100, 0],
+    ] as const) {
+      const res = await validateAs(e, write(b), write(a), argo);
+      expect(res.review.response?.allowed, `${a} -> ${b}: ${messageOf(res)}`).toBe(true);
+    }
+    const person = await validateAs(e, write(100), write(10), { username: 'bob', groups: [] });
+    expect(person.review.response?.allowed).toBe(false);
+  });
+});
+
+describe('Argo Rollouts: SMI (docs/getting-started/smi)', () => {
+  const rollout = () => fixtureObject('argo-smi/rollout.yaml', 'Rollout', { uid: 'ro-smi' });
+  /** rollout/trafficrouting/smi/smi.go trafficSplitV1Alpha2: owned by the Rollout, root = stableService. */
+  const split = (w: number): KubeObject => ({
+    apiVersion: 'split.smi-spec.io/v1alpha2',
+    kind: 'TrafficSplit',
+    metadata: {
+      name: 'rollouts-demo',
+      namespace: 'default',
+      ownerReferences: [
+        {
+          apiVersion: 'argoproj.io/v1alpha1',
+          kind: 'Rollout',
+          name: 'rollouts-demo',
+          uid: 'ro-smi',
+          controller: true,
+        },
+      ],
+    },
+    spec: {
+      service: 'rollouts-demo-stable',
+      backends: [
+        { service: 'rollouts-demo-canary', weight: w },
+        { service: 'rollouts-demo-stable', weight: 100 - w },
+      ],
+    },
+  });
+  it('allows setWeight 5, the full promotion, the reset and an abort', async () => {
+    const e = trustEngine({ rollouts: [rollout()] });
+    for (const [a, b] of [
+      [0, 5],
+      [5, 100],
+      [100, 0],
+      [5, 0],
+    ] as const) {
+      const res = await validateAs(e, split(b), split(a), argo);
+      expect(res.review.response?.allowed, `${a} -> ${b}: ${messageOf(res)}`).toBe(true);
+    }
+  });
+  it('does not take a Rollout ownerReference from a person as Argo', async () => {
+    const e = trustEngine({ rollouts: [rollout()] });
+    const res = await validateAs(e, split(100), split(5), { username: 'bob', groups: [] });
+    expect(res.review.response?.allowed).toBe(false);
+    expect(messageOf(res)).toContain(
+      'not trusted as Argo Rollouts: bob is not a trusted Argo Rollouts account',
+    );
+  });
+});
+
+describe('Argo Rollouts: Gateway API plugin (examples/envoygateway)', () => {
+  const route = () => fixtureObject('argo-gatewayapi/httproute.yaml', 'HTTPRoute');
+  const rollout = () => fixtureObject('argo-gatewayapi/rollout.yaml', 'Rollout');
+  /** pkg/plugin/httproute.go setHTTPRouteWeight: canary backendRef = w, stable = 100 - w. */
+  const write = (w: number) => {
+    const copy = route();
+    for (const ref of (
+      copy.spec as { rules: { backendRefs: { name: string; weight?: number }[] }[] }
+    ).rules[0]!.backendRefs)
+      ref.weight = ref.name === 'argo-rollouts-canary-service' ? w : 100 - w;
+    return copy;
+  };
+  it('allows its steps 30, 60, 100 although they step further than the policy: warning and audit', async () => {
+    const e = trustEngine({ rollouts: [rollout()] });
+    const first = await validateAs(e, write(30), route(), argo);
+    expect(first.review.response?.allowed, messageOf(first)).toBe(true);
+    for (const [a, b] of [
+      [30, 60],
+      [60, 100],
+    ] as const) {
+      const res = await validateAs(e, write(b), write(a), argo);
+      expect(res.review.response?.allowed, `${a} -> ${b}: ${messageOf(res)}`).toBe(true);
+      expect(warningsOf(res).join('\n')).toContain(
+        'Rollout default/rollouts-demo steps further than the policy allows',
+      );
+      expect(auditOf(res)).toContain('steps further than the policy allows');
+    }
+    const reset = await validateAs(e, write(0), write(100), argo);
+    expect(reset.review.response?.allowed).toBe(true);
+  });
+  it('the same move by a person is denied', async () => {
+    const e = trustEngine({ rollouts: [rollout()] });
+    const res = await validateAs(e, write(60), write(30), { username: 'bob', groups: [] });
+    expect(res.review.response?.allowed).toBe(false);
+  });
+});
