@@ -103,6 +103,13 @@ export async function startHttpsServer(
     }
   }
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  // Node's headersTimeout does not cover a connection that never starts a request: such a
+  // socket would live until the client left. It gets the headers timeout for its first request.
+  const requested = new WeakSet<object>();
+  const listener: RequestListener = (req, res) => {
+    requested.add(req.socket);
+    handler(req, res);
+  };
   const server = createServer(
     {
       cert: pair.cert,
@@ -121,8 +128,15 @@ export async function startHttpsServer(
       ),
       handshakeTimeout: limits.handshakeTimeoutMs,
     },
-    handler,
+    listener,
   );
+  server.on('secureConnection', (socket) => {
+    const timer = setTimeout(() => {
+      if (!requested.has(socket)) socket.destroy();
+    }, limits.headersTimeoutMs);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  });
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = limits.headersTimeoutMs;
   server.requestTimeout = limits.requestTimeoutMs;

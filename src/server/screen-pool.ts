@@ -98,7 +98,7 @@ export class ScreenPool {
   #nextId = 0;
   #closed = false;
 
-  constructor(size: number, heapMb = 192) {
+  constructor(size: number, heapMb = 128) {
     this.#heapMb = heapMb;
     for (let i = 0; i < Math.max(1, size); i++) this.#slots.push(this.#spawn());
   }
