@@ -18,6 +18,10 @@ import { startHttpsServer, type RunningServer } from '../server/https-server.js'
 import { Lifecycle } from '../server/lifecycle.js';
 import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../server/metrics-server.js';
+import { clipLogFields } from '../observability/log-fields.js';
+import { AdmissionBudget } from '../server/admission-budget.js';
+import { DEFAULT_LIMITS, type ServerLimits } from '../server/limits.js';
+import { ScreenPool } from '../server/screen-pool.js';
 
 export interface ServeOptions {
   readonly port: number;
@@ -58,6 +62,15 @@ export interface ServeOptions {
   readonly controller?: ControllerTuning;
   /** Seconds to keep serving after SIGTERM before closing the listener. */
   readonly drainSeconds: number;
+  /**
+   * Seconds from SIGTERM to the end of the drain, whatever clients do: requests still open
+   * then are cut. Default 20 (the chart's grace period is 30 s, after a 5 s preStop pause).
+   */
+  readonly shutdownSeconds?: number;
+  /** Budgets and limits per caller; `DEFAULT_LIMITS` for what is not given. */
+  readonly limits?: Partial<ServerLimits>;
+  /** PEM file of the CA the serving certificate files must chain to (`--ca`). */
+  readonly caFile?: string;
   readonly logger?: Logger;
   readonly onTimeout?: { mutate: 'allow' | 'deny'; validate: 'allow' | 'deny' };
   /** The rules to run; `defaultRules()` unless given (tests inject their own). */
@@ -80,9 +93,21 @@ export interface RunningWebhook {
   readonly lifecycle: Lifecycle;
   readonly metrics: Metrics;
   readonly logger: Logger;
-  /** Turns readiness off, serves through the drain window, then closes. */
-  shutdown(drainSeconds?: number): Promise<void>;
+  /**
+   * Turns readiness off, serves through the drain window, then closes; by the shutdown
+   * deadline whatever clients do.
+   */
+  shutdown(drainSeconds?: number): Promise<ShutdownResult>;
 }
+
+export interface ShutdownResult {
+  /** Requests still open at the deadline, cut. */
+  readonly cut: number;
+  /** Of those, reviews whose body had been read completely: a caller left without an answer. */
+  readonly unanswered: number;
+}
+
+export const DEFAULT_SHUTDOWN_SECONDS = 20;
 
 /** Thrown for start-up problems the user must fix (bad flags, unreadable files). */
 export class StartupError extends Error {}
@@ -93,7 +118,12 @@ export async function startWebhook(options: ServeOptions): Promise<RunningWebhoo
   const logger =
     options.logger ??
     pino(
-      { level: process.env.LOG_LEVEL ?? 'info', base: { app: 'meshwarden' } },
+      {
+        level: process.env.LOG_LEVEL ?? 'info',
+        base: { app: 'meshwarden' },
+        // Fields come from requests: bounded, so one review cannot write megabytes of log.
+        formatters: { log: clipLogFields },
+      },
       pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 1000 }),
     );
   const metrics = createMetrics();
@@ -180,7 +210,36 @@ export async function startWebhook(options: ServeOptions): Promise<RunningWebhoo
   }
 
   const serveMetrics = options.metricsPort === undefined;
-  const app = createApp({ engine, metrics, logger, lifecycle, serveMetrics });
+  const limits: ServerLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  let caBundle: string | undefined;
+  if (options.caFile !== undefined) {
+    try {
+      caBundle = await readFile(options.caFile, 'utf8');
+    } catch (error) {
+      throw new StartupError(
+        `cannot read CA ${options.caFile}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+      );
+    }
+  }
+  const pool = new ScreenPool(limits.screenWorkers);
+  const app = createApp({
+    engine,
+    metrics,
+    logger,
+    lifecycle,
+    serveMetrics,
+    budget: new AdmissionBudget(limits.maxBufferedBytes, limits.maxReviewsInFlight),
+    work: limits.work,
+    screen: { pool, offloadBytes: limits.offloadBytes },
+  });
+  // In a cluster a refused pair is also an Event on this pod, where `kubectl describe` shows it.
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: options.podName ?? hostname(), namespace: installNamespace },
+  };
+  const onCertificateRefused = (message: string) =>
+    runtime?.events.record(pod, 'Warning', 'CertificateRefused', message);
   let https: RunningServer;
   try {
     https = await startHttpsServer(
@@ -190,11 +249,15 @@ export async function startWebhook(options: ServeOptions): Promise<RunningWebhoo
         ...(certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : {}),
         ...(options.host ? { host: options.host } : {}),
         ...(options.certPollMs === undefined ? {} : { certPollMs: options.certPollMs }),
+        ...(caBundle === undefined ? {} : { caBundle }),
+        limits,
+        onCertificateRefused,
       },
       { logger, lifecycle, metrics },
     );
   } catch (error) {
     await runtime?.stop();
+    await pool.close();
     throw new StartupError(`cannot serve HTTPS: ${(error as Error).message}`, { cause: error });
   }
   runtime?.attachServer(https);
@@ -206,6 +269,7 @@ export async function startWebhook(options: ServeOptions): Promise<RunningWebhoo
   }).catch(async (error: unknown) => {
     await https.close();
     await runtime?.stop();
+    await pool.close();
     throw new StartupError((error as Error).message, { cause: error });
   });
 
@@ -221,20 +285,29 @@ export async function startWebhook(options: ServeOptions): Promise<RunningWebhoo
           pollMs: options.policyPollMs ?? 1000,
         });
 
-  let shuttingDown: Promise<void> | undefined;
-  const shutdown = (drainSeconds = options.drainSeconds): Promise<void> => {
+  let shuttingDown: Promise<ShutdownResult> | undefined;
+  const shutdown = (drainSeconds = options.drainSeconds): Promise<ShutdownResult> => {
     shuttingDown ??= (async () => {
+      const started = Date.now();
+      const totalMs = (options.shutdownSeconds ?? DEFAULT_SHUTDOWN_SECONDS) * 1000;
+      const drainMs = Math.min(drainSeconds * 1000, totalMs);
       lifecycle.startDrain();
       logger.info(
         { drainSeconds, inFlight: lifecycle.inFlight },
         'draining: readiness is off, still serving',
       );
-      if (drainSeconds > 0) await new Promise((r) => setTimeout(r, drainSeconds * 1000));
+      if (drainMs > 0) await new Promise((r) => setTimeout(r, drainMs));
       stopPolicyWatch();
-      await https.close();
+      // What is left of the shutdown budget, less a margin for stopping the controller.
+      const closeMs = Math.max(500, totalMs - (Date.now() - started) - 1000);
+      const { cut } = await https.close(closeMs);
       await metricsServer?.close();
-      await runtime?.stop();
-      logger.info('drained; no request in flight');
+      const unanswered = lifecycle.unanswered;
+      await Promise.race([runtime?.stop(), new Promise((r) => setTimeout(r, 1000).unref())]);
+      await pool.close();
+      if (cut === 0) logger.info('drained; no request in flight');
+      else logger.warn({ cut, unanswered }, 'drained at the deadline; open requests were cut');
+      return { cut, unanswered };
     })();
     return shuttingDown;
   };

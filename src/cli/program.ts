@@ -1,12 +1,15 @@
 import { Command, Option } from 'commander';
 import { MESH_IDS } from '../mesh/ids.js';
 import { DEFAULT_POLICY_SPEC } from '../policy/defaults.js';
+import { DEFAULT_SHUTDOWN_SECONDS } from '../app/serve.js';
+import { DEFAULT_LIMITS } from '../server/limits.js';
 import { runCerts } from './certs-command.js';
 import { runPolicyCheck } from './policy-command.js';
 import { runReview } from './review-command.js';
 import { runServe } from './serve-command.js';
 import { runTranslate } from './translate-command.js';
 
+const MIB = 1024 * 1024;
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function buildProgram(): Command {
@@ -22,7 +25,10 @@ export function buildProgram(): Command {
     .option('--metrics-port <n>', 'serve GET /metrics over plain HTTP on this port, not on --port')
     .option('--cert <file>', 'serving certificate (PEM); with --key')
     .option('--key <file>', 'serving private key (PEM); with --cert')
-    .option('--ca <file>', 'CA certificate to log for caBundle (development)')
+    .option(
+      '--ca <file>',
+      'CA bundle the --cert pair must chain to; a pair that does not (or is expired) is refused on load',
+    )
     .option(
       '--policy <file>',
       'MeshPolicy file, hot-reloaded (default: policies/default.yaml when present)',
@@ -76,6 +82,46 @@ export function buildProgram(): Command {
       '--drain-seconds <n>',
       'seconds to keep serving after SIGTERM (env MESHWARDEN_DRAIN_SECONDS)',
       process.env.MESHWARDEN_DRAIN_SECONDS ?? '5',
+    )
+    .option(
+      '--shutdown-seconds <n>',
+      'seconds from SIGTERM until the drain ends whatever clients do; open requests are then cut',
+      String(DEFAULT_SHUTDOWN_SECONDS),
+    )
+    .option(
+      '--max-connections <n>',
+      'open connections at once',
+      String(DEFAULT_LIMITS.maxConnections),
+    )
+    .option(
+      '--max-buffered-mib <n>',
+      'MiB of request bodies held at once; past it reviews get 429 with Retry-After',
+      String(DEFAULT_LIMITS.maxBufferedBytes / MIB),
+    )
+    .option(
+      '--max-reviews-in-flight <n>',
+      'reviews read or judged at once; past it 429 with Retry-After',
+      String(DEFAULT_LIMITS.maxReviewsInFlight),
+    )
+    .option(
+      '--request-timeout-seconds <n>',
+      'a whole request must arrive within this time',
+      String(DEFAULT_LIMITS.requestTimeoutMs / 1000),
+    )
+    .option(
+      '--headers-timeout-seconds <n>',
+      "each request's headers must arrive within this time",
+      String(DEFAULT_LIMITS.headersTimeoutMs / 1000),
+    )
+    .option(
+      '--max-backends <n>',
+      'weighted backends per object; more are denied unread',
+      String(DEFAULT_LIMITS.work.maxBackends),
+    )
+    .option(
+      '--max-routes <n>',
+      'route entries per object; more are denied unread',
+      String(DEFAULT_LIMITS.work.maxRoutes),
     )
     .action(runServe);
 

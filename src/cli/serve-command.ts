@@ -1,12 +1,14 @@
 import { access } from 'node:fs/promises';
 import {
   CERT_MODES,
+  DEFAULT_SHUTDOWN_SECONDS,
   startWebhook,
   StartupError,
   type CertMode,
   type RunningWebhook,
   type ServeOptions,
 } from '../app/serve.js';
+import { DEFAULT_LIMITS, type ServerLimits } from '../server/limits.js';
 import { UsageError } from './errors.js';
 import { serviceAccountFlag } from './service-account-flag.js';
 
@@ -30,6 +32,68 @@ export interface ServeFlags {
   validateOnTimeout: string;
   drainSeconds: string;
   controllerServiceAccount?: string;
+  shutdownSeconds?: string;
+  maxConnections?: string;
+  maxBufferedMib?: string;
+  maxReviewsInFlight?: string;
+  requestTimeoutSeconds?: string;
+  headersTimeoutSeconds?: string;
+  maxBackends?: string;
+  maxRoutes?: string;
+}
+
+/** A positive number from a flag (whole when `integer`), or the default when the flag is absent. */
+function positive(
+  flag: string,
+  value: string | undefined,
+  fallback: number,
+  integer = true,
+): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n)))
+    throw new UsageError(`${flag} must be a ${integer ? 'whole ' : ''}number > 0; got ${value}`);
+  return n;
+}
+
+function limitsFrom(flags: ServeFlags): ServerLimits {
+  const d = DEFAULT_LIMITS;
+  const requestTimeoutMs =
+    positive(
+      '--request-timeout-seconds',
+      flags.requestTimeoutSeconds,
+      d.requestTimeoutMs / 1000,
+      false,
+    ) * 1000;
+  const headersTimeoutMs =
+    positive(
+      '--headers-timeout-seconds',
+      flags.headersTimeoutSeconds,
+      d.headersTimeoutMs / 1000,
+      false,
+    ) * 1000;
+  // Node refuses a headers timeout longer than the request timeout.
+  if (headersTimeoutMs > requestTimeoutMs)
+    throw new UsageError('--headers-timeout-seconds must not exceed --request-timeout-seconds');
+  return {
+    ...d,
+    maxConnections: positive('--max-connections', flags.maxConnections, d.maxConnections),
+    maxBufferedBytes: Math.round(
+      positive('--max-buffered-mib', flags.maxBufferedMib, d.maxBufferedBytes / 2 ** 20, false) *
+        2 ** 20,
+    ),
+    maxReviewsInFlight: positive(
+      '--max-reviews-in-flight',
+      flags.maxReviewsInFlight,
+      d.maxReviewsInFlight,
+    ),
+    requestTimeoutMs,
+    headersTimeoutMs,
+    work: {
+      maxBackends: positive('--max-backends', flags.maxBackends, d.work.maxBackends),
+      maxRoutes: positive('--max-routes', flags.maxRoutes, d.work.maxRoutes),
+    },
+  };
 }
 
 const ON_TIMEOUT = ['allow', 'deny'] as const;
@@ -64,7 +128,12 @@ const DEFAULT_POLICY_FILE = 'policies/default.yaml';
 export async function startServe(
   flags: ServeFlags,
   extra: Pick<ServeOptions, 'logger' | 'controller' | 'podName'> = {},
-): Promise<{ webhook: RunningWebhook; drainSeconds: number; policyFile: string | undefined }> {
+): Promise<{
+  webhook: RunningWebhook;
+  drainSeconds: number;
+  shutdownSeconds: number;
+  policyFile: string | undefined;
+}> {
   const port = Number(flags.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port must be a port number; got ${flags.port}`);
@@ -72,6 +141,13 @@ export async function startServe(
   const drainSeconds = Number(flags.drainSeconds);
   if (!Number.isFinite(drainSeconds) || drainSeconds < 0)
     throw new UsageError(`--drain-seconds must be a number ≥ 0; got ${flags.drainSeconds}`);
+  const shutdownSeconds = positive(
+    '--shutdown-seconds',
+    flags.shutdownSeconds,
+    DEFAULT_SHUTDOWN_SECONDS,
+    false,
+  );
+  const limits = limitsFrom(flags);
   if ((flags.cert === undefined) !== (flags.key === undefined))
     throw new UsageError('--cert and --key go together');
   if (flags.inCluster && flags.kubeconfig !== undefined)
@@ -130,40 +206,59 @@ export async function startServe(
       ...(process.env.POD_NAME ? { podName: process.env.POD_NAME } : {}),
       onTimeout,
       drainSeconds,
+      shutdownSeconds,
+      limits,
+      ...(flags.ca === undefined ? {} : { caFile: flags.ca }),
       ...extra,
     });
   } catch (error) {
     if (error instanceof StartupError) throw new UsageError(error.message);
     throw error;
   }
-  return { webhook, drainSeconds, policyFile };
+  return { webhook, drainSeconds, shutdownSeconds, policyFile };
 }
 
 export async function runServe(flags: ServeFlags): Promise<void> {
   const started = Date.now();
-  const { webhook, drainSeconds, policyFile } = await startServe(flags);
-  const { logger } = webhook;
+  const { webhook, drainSeconds, shutdownSeconds, policyFile } = await startServe(flags);
+  const { logger, lifecycle } = webhook;
   const url = `https://localhost:${webhook.https.port}`;
-  logger.info(
-    { url, policy: policyFile ?? 'embedded defaults', startupMs: Date.now() - started },
-    webhook.runtime
-      ? `meshwarden serving at ${url}; ready once the policy ConfigMaps are listed and a certificate is loaded`
-      : `meshwarden ready at ${url} (POST /mutate, /validate)`,
-  );
+  const fields = { url, policy: policyFile ?? 'embedded defaults' };
+  // "ready" is said only once it is true: certificate loaded and valid, policy loaded.
+  const announce = () =>
+    logger.info(
+      { ...fields, startupMs: Date.now() - started },
+      `meshwarden ready at ${url} (POST /mutate, /validate)`,
+    );
+  if (lifecycle.ready) announce();
+  else {
+    logger.info(
+      { ...fields, reason: lifecycle.notReadyReason },
+      `meshwarden serving at ${url}; not ready yet`,
+    );
+    const watch = setInterval(() => {
+      if (!lifecycle.ready) return;
+      clearInterval(watch);
+      if (!lifecycle.draining) announce();
+    }, 250);
+    watch.unref();
+  }
 
   const stop = (signal: NodeJS.Signals) => {
     // SIGINT (Ctrl-C in development) skips the drain window; SIGTERM (Kubernetes) honours it.
-    void webhook.shutdown(signal === 'SIGINT' ? 0 : drainSeconds).then(() => {
+    void webhook.shutdown(signal === 'SIGINT' ? 0 : drainSeconds).then(({ unanswered }) => {
       logger.flush();
-      process.exit(0);
+      // 0 when every request whose body arrived was answered; cut stalled bodies do not count.
+      process.exit(unanswered === 0 ? 0 : 1);
     });
-    // A hung drain must not hold the pod past its grace period.
+    // Backstop: the shutdown has its own deadline; this one only catches a hang in it.
     setTimeout(
       () => {
         logger.error('drain did not finish in time; exiting');
+        logger.flush();
         process.exit(1);
       },
-      (drainSeconds + 25) * 1000,
+      (shutdownSeconds + 3) * 1000,
     ).unref();
   };
   process.once('SIGTERM', stop);

@@ -75,6 +75,8 @@ export interface ClusterRuntime {
   readonly certificates: CertificateManager | undefined;
   /** Self-managed mode: where the TLS Secret's pair goes (the HTTPS server). */
   attachServer(sink: KeyPairSink): void;
+  /** Records Events (written by the leader only). */
+  readonly events: EventRecorder;
   /** The `--policy` file changed. */
   setBasePolicy(spec: PolicySpec): void;
   stop(): Promise<void>;
@@ -373,6 +375,7 @@ function runtimeHandle(
     meshDetector,
     certificates,
     attachServer: (sink) => certificates?.attach(sink),
+    events: base.events,
     setBasePolicy: (spec) => policyConfigMaps.setBase(spec),
     async stop() {
       discoveryLoop.stop();

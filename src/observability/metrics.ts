@@ -12,6 +12,7 @@ export interface Metrics {
   readonly policyReloadErrors: Counter<'source'>;
   readonly certificateReloads: Counter;
   readonly certificateNotAfter: Gauge;
+  readonly certificateRefusals: Counter<'reason'>;
   readonly detectedMesh: Gauge<'mesh'>;
   readonly leader: Gauge;
   readonly reconciles: Counter<'result'>;
@@ -77,6 +78,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     certificateNotAfter: new Gauge({
       name: 'meshwarden_certificate_not_after_seconds',
       help: 'Expiry of the serving certificate in use, as a Unix time.',
+      registers,
+    }),
+    certificateRefusals: new Counter({
+      name: 'meshwarden_certificate_refusals_total',
+      help: 'Serving certificates refused on load (expired, not yet valid, not signed by the configured CA, unreadable); the pair in use stayed.',
+      labelNames: ['reason'],
       registers,
     }),
     detectedMesh: new Gauge({

@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.js';
-import { formatPolicyErrors, parsePolicyText } from './load.js';
+import { formatPolicyErrors, MAX_POLICY_BYTES, parsePolicyText } from './load.js';
 import type { PolicySpec } from './types.js';
 
 export interface PolicyFileWatchOptions {
@@ -29,7 +29,9 @@ export function watchPolicyFile(
   const { metrics, logger, pollMs, settleMs = 500 } = options;
   const stampOf = async () => {
     const s = await stat(file).catch(() => undefined);
-    return s ? { stamp: `${s.ino}:${s.size}:${s.mtimeMs}`, mtimeMs: s.mtimeMs } : undefined;
+    return s
+      ? { stamp: `${s.ino}:${s.size}:${s.mtimeMs}`, mtimeMs: s.mtimeMs, size: s.size }
+      : undefined;
   };
   let loaded = '';
   let pending = '';
@@ -42,10 +44,32 @@ export function watchPolicyFile(
       pending = before.stamp;
       return;
     }
+    const refused = (message: string) => {
+      metrics.policyReloadErrors.inc({ source: file });
+      logger.error(
+        { file },
+        `policy ${file} is invalid; the last valid policy stays in force:\n${message}`,
+      );
+    };
+    if (before.size > MAX_POLICY_BYTES) {
+      // Refused unread: a 10 MB file would cost hundreds of MB and seconds of parsing.
+      loaded = before.stamp;
+      refused(
+        `${file}: the policy is ${before.size} bytes; at most ${MAX_POLICY_BYTES} bytes are read`,
+      );
+      return;
+    }
     const text = await readFile(file, 'utf8');
     if ((await stampOf())?.stamp !== before.stamp) return;
     loaded = before.stamp;
-    const result = parsePolicyText(text);
+    let result;
+    try {
+      result = parsePolicyText(text);
+    } catch (error) {
+      // A parser failure is still a failed reload: counted, and the last policy stays.
+      refused(`${file}: cannot be read as a policy (${(error as Error).message})`);
+      return;
+    }
     if (!result.ok) {
       metrics.policyReloadErrors.inc({ source: file });
       logger.error(

@@ -45,8 +45,48 @@ export function validatePolicyObject(
   return { ok: true, policy: { input, spec: resolveSpec(input) } };
 }
 
+/**
+ * The largest policy read, as a file or a ConfigMap value. The shipped policies are under 2 KiB;
+ * the limit is checked before any YAML parsing, whose cost grows with size.
+ */
+export const MAX_POLICY_BYTES = 64 * 1024;
+
+/** The error for a policy text over `MAX_POLICY_BYTES`, or undefined. Cheap: no parsing. */
+export function policySizeError(text: string): PolicyError | undefined {
+  // Code units bound UTF-8 bytes from below; the exact count is needed only near the limit.
+  if (text.length <= MAX_POLICY_BYTES / 3) return undefined;
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes <= MAX_POLICY_BYTES) return undefined;
+  return {
+    key: '',
+    message: `the policy is ${bytes} bytes; at most ${MAX_POLICY_BYTES} bytes (${MAX_POLICY_BYTES / 1024} KiB) are read`,
+  };
+}
+
+/**
+ * The document as plain values; `undefined` with an error when YAML aliases would expand past
+ * the parser's limit (a "billion laughs" document): reported as such, never as a crash.
+ */
+function documentValue(doc: Document): { value: unknown } | { error: PolicyError } {
+  try {
+    return { value: doc.toJS({ maxAliasCount: 100 }) };
+  } catch (error) {
+    if (error instanceof ReferenceError && /alias/i.test(error.message))
+      return {
+        error: {
+          key: '',
+          message:
+            'YAML alias expansion limit exceeded: the aliases would expand past 100 copies (a YAML alias bomb?)',
+        },
+      };
+    throw error;
+  }
+}
+
 /** Parses policy YAML text (CONTRACT §4). Errors carry the line of the offending key. */
 export function parsePolicyText(text: string): PolicyResult {
+  const tooLarge = policySizeError(text);
+  if (tooLarge !== undefined) return { ok: false, errors: [tooLarge] };
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -61,7 +101,9 @@ export function parsePolicyText(text: string): PolicyResult {
   }
   const locate = (path: readonly (string | number)[]): number | undefined =>
     lineOf(doc, lineCounter, path);
-  return validatePolicyObject(doc.toJS(), locate);
+  const read = documentValue(doc);
+  if ('error' in read) return { ok: false, errors: [read.error] };
+  return validatePolicyObject(read.value, locate);
 }
 
 /**
@@ -71,7 +113,9 @@ export function parsePolicyText(text: string): PolicyResult {
 export function parsePolicyOrConfigMap(text: string): PolicyResult {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
-  const value: unknown = doc.errors.length === 0 ? doc.toJS() : undefined;
+  const read = doc.errors.length === 0 ? documentValue(doc) : { value: undefined };
+  if ('error' in read) return { ok: false, errors: [read.error] };
+  const value: unknown = read.value;
   if (isRecord(value) && value.kind === 'ConfigMap') {
     const data = value.data;
     const inner = isRecord(data) ? data[POLICY_CONFIGMAP_KEY] : undefined;

@@ -6,6 +6,7 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 export type BodyResult =
   | { readonly kind: 'read'; readonly raw: Buffer | undefined }
   | { readonly kind: 'too-large' }
+  | { readonly kind: 'over-budget' }
   | { readonly kind: 'undecodable'; readonly message: string }
   | { readonly kind: 'aborted' };
 
@@ -42,6 +43,8 @@ export function readBody(
   limit: number,
   decoder: (() => Transform) | undefined,
   done: (result: BodyResult) => void,
+  /** Asked to hold the bytes read so far (the global budget); false stops collecting. */
+  hold: (total: number) => boolean = () => true,
 ): void {
   let finished = false;
   const finish = (result: BodyResult) => {
@@ -51,15 +54,26 @@ export function readBody(
   };
   let size = 0;
   let over = false;
+  let overBudget = false;
   const chunks: Buffer[] = [];
   const collect = (chunk: Buffer) => {
-    if (over) return;
+    if (over || overBudget) return;
     size += chunk.length;
     if (size > limit) {
       over = true;
       chunks.length = 0;
+    } else if (!hold(size)) {
+      // Dropped now, drained to the end: the connection stays usable for the 429.
+      overBudget = true;
+      chunks.length = 0;
     } else chunks.push(chunk);
   };
+  const ended = (): BodyResult =>
+    over
+      ? { kind: 'too-large' }
+      : overBudget
+        ? { kind: 'over-budget' }
+        : { kind: 'read', raw: body() };
   const body = () => (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
   // A client that goes away mid-body gets no answer.
   req.on('close', () => {
@@ -71,13 +85,13 @@ export function readBody(
     const declared = Number(req.headers['content-length']);
     over = Number.isFinite(declared) && declared > limit;
     req.on('data', collect);
-    req.on('end', () => finish(over ? { kind: 'too-large' } : { kind: 'read', raw: body() }));
+    req.on('end', () => finish(ended()));
     return;
   }
 
   // Compressed: the limit applies to what the body inflates to.
   const inflate = decoder();
-  let ended = false;
+  let reqEnded = false;
   let failure: BodyResult | undefined;
   const fail = (result: BodyResult) => {
     if (failure !== undefined) return;
@@ -85,11 +99,12 @@ export function readBody(
     req.unpipe(inflate);
     inflate.destroy();
     req.resume();
-    if (ended) finish(result);
+    if (reqEnded) finish(result);
   };
   inflate.on('data', (chunk: Buffer) => {
     collect(chunk);
     if (over) fail({ kind: 'too-large' });
+    else if (overBudget) fail({ kind: 'over-budget' });
   });
   inflate.on('error', (error: Error) =>
     fail({ kind: 'undecodable', message: `body could not be decompressed: ${error.message}` }),
@@ -98,7 +113,7 @@ export function readBody(
     if (failure === undefined) finish({ kind: 'read', raw: body() });
   });
   req.on('end', () => {
-    ended = true;
+    reqEnded = true;
     if (failure !== undefined) finish(failure);
   });
   req.pipe(inflate);

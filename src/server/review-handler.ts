@@ -3,11 +3,16 @@ import type { Logger } from 'pino';
 import { decodeAdmissionReview } from '../admission/decode.js';
 import type { AdmissionEngine } from '../admission/engine.js';
 import type { Endpoint } from '../admission/types.js';
-import { failureStatus } from '../admission/response.js';
+import { allowed, denied, failureStatus, reviewOf } from '../admission/response.js';
+import type { AdmissionApiVersion } from '../admission/types.js';
 import type { KubeObject } from '../k8s/objects.js';
+import { clipString } from '../observability/log-fields.js';
 import type { Metrics } from '../observability/metrics.js';
+import { AdmissionBudget } from './admission-budget.js';
 import type { Lifecycle } from './lifecycle.js';
+import { countWork, DEFAULT_LIMITS, workProblem, type WorkLimits } from './limits.js';
 import { decoderFor, readBody } from './read-body.js';
+import type { ScreenPool } from './screen-pool.js';
 import { ruleBudgetMs } from './timeout.js';
 
 /**
@@ -21,6 +26,11 @@ export interface ReviewDependencies {
   readonly metrics: Metrics;
   readonly logger: Logger;
   readonly lifecycle: Lifecycle;
+  /** The global budget of bytes and reviews; the default limits when absent. */
+  readonly budget?: AdmissionBudget;
+  readonly work?: WorkLimits;
+  /** Bodies of at least `offloadBytes` are screened here first, off the event loop. */
+  readonly screen?: { readonly pool: ScreenPool; readonly offloadBytes: number };
 }
 
 /** Writes a JSON body in one piece, the way express's `res.json` would, minus its per-call work. */
@@ -38,11 +48,13 @@ function mediaType(header: string | undefined): string {
   return (header ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 }
 
-type Refusal = 400 | 413 | 415;
+type Refusal = 400 | 413 | 415 | 429 | 503;
 const REFUSAL_REASONS: Readonly<Record<Refusal, string>> = {
   400: 'BadRequest',
   413: 'RequestEntityTooLarge',
   415: 'UnsupportedMediaType',
+  429: 'TooManyRequests',
+  503: 'ServiceUnavailable',
 };
 
 /**
@@ -57,14 +69,18 @@ function refuse(
   message: string,
 ): void {
   metrics.rejectedBodies.inc({ endpoint, code: String(code) });
+  // The API server applies the failure policy to this one call; a client may come back later.
+  if (code === 429 || code === 503) res.setHeader('Retry-After', '1');
   sendJson(res, code, failureStatus(code, REFUSAL_REASONS[code], message));
 }
 
 /** The object's name for logs, when it is a string (the body may put anything there). */
 function nameOf(object: KubeObject | null): string | undefined {
   const name = object?.metadata?.name;
-  return typeof name === 'string' ? name : undefined;
+  return typeof name === 'string' ? clipString(name) : undefined;
 }
+
+const clip = (value: string | undefined) => (value === undefined ? undefined : clipString(value));
 
 type ReviewResponder = (
   endpoint: Endpoint,
@@ -95,11 +111,67 @@ function createReviewResponder(deps: ReviewDependencies): ReviewResponder {
       ? kind
       : 'other';
 
+  const work = deps.work ?? DEFAULT_LIMITS.work;
+  const stopAt = Math.max(work.maxBackends, work.maxRoutes);
+  const handled = (endpoint: Endpoint, group: string, kind: string) =>
+    engine.handles(endpoint, group, kind);
+  /** An answer decided from the numbers alone, without the object on this thread. */
+  const quick = (
+    endpoint: Endpoint,
+    res: ServerResponse,
+    apiVersion: string,
+    uid: string,
+    kind: string,
+    problem: string | undefined,
+    started: bigint,
+  ) => {
+    const review = reviewOf(
+      apiVersion as AdmissionApiVersion,
+      problem === undefined ? allowed(uid) : denied(uid, problem),
+    );
+    sendJson(res, 200, review);
+    const decision = problem === undefined ? 'allowed' : 'denied';
+    metrics.requests.inc({ endpoint, kind: 'other', operation: 'screened', decision });
+    duration[endpoint].observe(Number(process.hrtime.bigint() - started) / 1e9);
+    logger.info(
+      { uid: clipString(uid), endpoint, kind: clipString(kind), decision, screened: true },
+      'review',
+    );
+  };
+
   return async (endpoint, raw, timeoutParam, res) => {
     const started = process.hrtime.bigint();
     inFlight[endpoint].inc();
     try {
       if (lifecycle.draining) res.setHeader('Connection', 'close');
+      const screen = deps.screen;
+      if (screen !== undefined && raw !== undefined && raw.length >= screen.offloadBytes) {
+        // Parsed off the event loop first: most large bodies are answered from the screening
+        // alone (over the work limits, or of a kind no rule reads).
+        let screened;
+        try {
+          screened = await screen.pool.screen(raw, stopAt);
+        } catch (error) {
+          logger.warn({ err: (error as Error).message, endpoint }, 'screening failed');
+          refuse(metrics, res, endpoint, 503, 'the review could not be screened; retry');
+          return;
+        }
+        if (screened.type === 'unparsable') {
+          refuse(metrics, res, endpoint, 400, `body is not valid JSON: ${screened.message}`);
+          return;
+        }
+        if (screened.type === 'invalid') {
+          refuse(metrics, res, endpoint, 400, `not an AdmissionReview: ${screened.message}`);
+          return;
+        }
+        const problem = workProblem(screened, work);
+        const reads = screened.hasObject && handled(endpoint, screened.group, screened.kind);
+        if (!reads || problem !== undefined) {
+          const { apiVersion, uid, kind } = screened;
+          quick(endpoint, res, apiVersion, uid, kind, reads ? problem : undefined, started);
+          return;
+        }
+      }
       let body: unknown;
       try {
         body = raw !== undefined && raw.length > 0 ? JSON.parse(raw.toString('utf8')) : undefined;
@@ -113,6 +185,21 @@ function createReviewResponder(deps: ReviewDependencies): ReviewResponder {
         return;
       }
       const { request } = decoded.review;
+      if (request.object !== null && handled(endpoint, request.kind.group, request.kind.kind)) {
+        const problem = workProblem(countWork(request.object, stopAt), work);
+        if (problem !== undefined) {
+          quick(
+            endpoint,
+            res,
+            decoded.review.apiVersion,
+            request.uid,
+            request.kind.kind,
+            problem,
+            started,
+          );
+          return;
+        }
+      }
       const outcome = await engine.review(decoded.review, endpoint, {
         timeoutMs: ruleBudgetMs(timeoutParam),
       });
@@ -129,11 +216,12 @@ function createReviewResponder(deps: ReviewDependencies): ReviewResponder {
       if (audit !== undefined) for (const rule of Object.keys(audit)) metrics.audits.inc({ rule });
       logger.info(
         {
-          uid: request.uid,
+          uid: clipString(request.uid),
           endpoint,
-          kind: request.kind.kind,
-          namespace: request.namespace,
-          name: request.name ?? nameOf(request.object),
+          kind: clipString(request.kind.kind),
+          namespace: clip(request.namespace),
+          name: clip(request.name) ?? nameOf(request.object),
+          user: clip(request.userInfo.username),
           operation: request.operation,
           dryRun: request.dryRun,
           decision: outcome.decision,
@@ -176,6 +264,9 @@ export function createReviewListener(
   deps: ReviewDependencies,
 ): (req: IncomingMessage, res: ServerResponse) => boolean {
   const { metrics, lifecycle } = deps;
+  const budget =
+    deps.budget ??
+    new AdmissionBudget(DEFAULT_LIMITS.maxBufferedBytes, DEFAULT_LIMITS.maxReviewsInFlight);
   const respond = createReviewResponder(deps);
   return (req, res) => {
     if (req.method !== 'POST') return false;
@@ -206,22 +297,61 @@ export function createReviewListener(
         ? undefined
         : (new URLSearchParams(url.slice(question + 1)).get('timeout') ?? undefined);
 
+    const ticket = budget.admit();
+    const declared = Number(req.headers['content-length']);
+    if (
+      ticket === undefined ||
+      (Number.isFinite(declared) && declared <= MAX_BODY_BYTES && !ticket.hold(declared))
+    ) {
+      ticket?.release();
+      req.resume();
+      refuse(
+        metrics,
+        res,
+        endpoint,
+        429,
+        ticket === undefined
+          ? `too many reviews in flight (${budget.maxReviews}); retry`
+          : `too many request bytes held (${budget.maxBytes}); retry`,
+      );
+      return true;
+    }
     // Counted from the first byte, so a drain waits for bodies still arriving.
     lifecycle.requestStarted();
-    readBody(req, MAX_BODY_BYTES, decoder, (body) => {
-      if (body.kind === 'read') {
-        void respond(endpoint, body.raw, timeoutParam, res).finally(() =>
-          lifecycle.requestFinished(),
-        );
-        return;
-      }
-      if (body.kind === 'too-large') {
-        refuse(metrics, res, endpoint, 413, `body exceeds ${MAX_BODY_BYTES} bytes`);
-      } else if (body.kind === 'undecodable') {
-        refuse(metrics, res, endpoint, 400, body.message);
-      }
+    const finished = () => {
+      ticket.release();
       lifecycle.requestFinished();
-    });
+    };
+    readBody(
+      req,
+      MAX_BODY_BYTES,
+      decoder,
+      (body) => {
+        if (body.kind === 'read') {
+          lifecycle.bodyRead();
+          void respond(endpoint, body.raw, timeoutParam, res).finally(() => {
+            lifecycle.answered();
+            finished();
+          });
+          return;
+        }
+        if (body.kind === 'too-large') {
+          refuse(metrics, res, endpoint, 413, `body exceeds ${MAX_BODY_BYTES} bytes`);
+        } else if (body.kind === 'over-budget') {
+          refuse(
+            metrics,
+            res,
+            endpoint,
+            429,
+            `too many request bytes held (${budget.maxBytes}); retry`,
+          );
+        } else if (body.kind === 'undecodable') {
+          refuse(metrics, res, endpoint, 400, body.message);
+        }
+        finished();
+      },
+      (total) => ticket.hold(total),
+    );
     return true;
   };
 }

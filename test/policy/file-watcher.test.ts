@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
 import { watchPolicyFile } from '../../src/policy/file-watcher.js';
+import { MAX_POLICY_BYTES } from '../../src/policy/load.js';
 import type { PolicySpec } from '../../src/policy/types.js';
 import { recordingLogger, waitFor } from '../helpers/cluster.js';
 
@@ -82,6 +83,32 @@ describe('watchPolicyFile', () => {
     await replace(policy('consul', 10));
     await waitFor(() => applied.length > 0, 'the reload after the fix');
     expect(applied.map((s) => s.fallbackMesh)).toEqual(['consul']);
+  });
+
+  it('counts a YAML alias bomb as a failed reload and says what it is', async () => {
+    await start();
+    const bomb = [
+      'a: &a ["x","x","x","x","x","x","x","x","x"]',
+      ...Array.from({ length: 8 }, (_, i) => {
+        const prev = i === 0 ? 'a' : `l${i - 1}`;
+        return `l${i}: &l${i} [*${prev},*${prev},*${prev},*${prev},*${prev},*${prev},*${prev},*${prev},*${prev}]`;
+      }),
+    ].join('\n');
+    await replace(bomb);
+    await waitFor(() => count(metrics.policyReloadErrors, file), 'the rejected reload');
+    expect(applied).toEqual([]);
+    const error = lines.find((l) => l.level === 50);
+    expect(String(error?.msg)).toContain('YAML alias expansion limit exceeded');
+  });
+
+  it('refuses a policy file over the size limit without reading it, and counts it', async () => {
+    await start();
+    await replace(`${policy('linkerd', 5)}# ${'x'.repeat(MAX_POLICY_BYTES)}\n`);
+    await waitFor(() => count(metrics.policyReloadErrors, file), 'the rejected reload');
+    expect(applied).toEqual([]);
+    expect(String(lines.find((l) => l.level === 50)?.msg)).toContain(
+      `at most ${MAX_POLICY_BYTES} bytes`,
+    );
   });
 
   it('stops watching when told to', async () => {

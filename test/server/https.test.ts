@@ -2,11 +2,13 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Agent, request } from 'node:https';
 import { connect, type PeerCertificate } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ensureDevCertificates } from '../../src/pki/files.js';
 import { generateCertificates } from '../../src/pki/issue.js';
 import { KEEP_ALIVE_TIMEOUT_MS } from '../../src/server/https-server.js';
+import { DEFAULT_LIMITS } from '../../src/server/limits.js';
 import { contractProblems } from '../helpers/contract.js';
 import { deployment, makeReview } from '../helpers/reviews.js';
 import { post, startTestWebhook, type TestWebhook } from '../helpers/webhook.js';
@@ -80,9 +82,46 @@ describe('HTTPS server', () => {
     const { webhook } = await start();
     expect(KEEP_ALIVE_TIMEOUT_MS).toBeGreaterThanOrEqual(90_000);
     expect(webhook.https.server.keepAliveTimeout).toBeGreaterThanOrEqual(90_000);
-    expect(webhook.https.server.headersTimeout).toBeGreaterThan(
-      webhook.https.server.keepAliveTimeout,
-    );
+  });
+
+  // The headers and request timeouts bound a request, not an idle keep-alive connection:
+  // the API server's pooled connections outlive both.
+  it('keeps an idle keep-alive connection past the headers and request timeouts', async () => {
+    running = await startTestWebhook({
+      limits: { ...DEFAULT_LIMITS, headersTimeoutMs: 200, requestTimeoutMs: 400 },
+    });
+    const { port, bundle } = running;
+    const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: bundle.caCert });
+    const ports: number[] = [];
+    const ask = () =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(
+          {
+            host: '127.0.0.1',
+            port,
+            path: '/validate',
+            method: 'POST',
+            agent,
+            servername: SERVICE_NAME,
+            headers: { 'content-type': 'application/json' },
+          },
+          (res) => {
+            ports.push(res.socket.localPort ?? -1);
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on('error', reject);
+        req.end(JSON.stringify(makeReview({ object: deployment('web') })));
+      });
+    try {
+      expect(await ask()).toBe(200);
+      await new Promise((r) => setTimeout(r, 1200));
+      expect(await ask()).toBe(200);
+      expect(ports[1]).toBe(ports[0]);
+    } finally {
+      agent.destroy();
+    }
   });
 
   it('drains on shutdown: readiness turns 503 at once, requests are still served in the window', async () => {

@@ -23,7 +23,8 @@ import { probeServiceEndpoints, type ReplicaProbe } from './probe.js';
 
 /** Where the serving pair goes (the HTTPS server's `useKeyPair`). */
 export interface KeyPairSink {
-  useKeyPair(cert: string, key: string): boolean;
+  /** Throws when the pair is unusable, outside its validity window or not signed by `caBundle`. */
+  useKeyPair(cert: string, key: string, caBundle?: string): boolean;
 }
 
 export interface CertificateManagerOptions {
@@ -307,13 +308,21 @@ export class CertificateManager {
     const key = decode(data?.['tls.key']);
     if (!this.#sink || cert === undefined || key === undefined) return;
     if (cert + key === this.#lastPushed) return;
+    // The pair must chain to the bundle the API server is given (the Secret's ca.crt).
+    const bundle = decode(data?.['ca.crt']);
     try {
-      this.#sink.useKeyPair(cert, key);
+      this.#sink.useKeyPair(cert, key, bundle);
       this.#lastPushed = cert + key;
     } catch (error) {
       this.#o.logger.warn(
         { secret: `${this.#o.namespace}/${this.#o.secretName}`, err: describeError(error) },
         'the TLS Secret holds an unusable pair; keeping the current one',
+      );
+      this.#o.events.record(
+        secret,
+        'Warning',
+        'CertificateRefused',
+        `the serving pair in this Secret was refused (${(error as Error).message}); the pair in use stays`,
       );
     }
   }

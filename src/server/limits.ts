@@ -1,0 +1,98 @@
+/**
+ * What one caller may cost the server: connections, bytes held, reviews in flight, time, and
+ * work per object. Every limit is a `serve` flag; the defaults keep a replica under the chart's
+ * 512 MiB memory limit (docs/performance.md, "Memory model").
+ */
+export interface ServerLimits {
+  /** Open connections (TLS included) at once; more are dropped at accept. */
+  readonly maxConnections: number;
+  /** Request bytes held in memory across all reviews being read or judged. */
+  readonly maxBufferedBytes: number;
+  /** Reviews being read or judged at once. */
+  readonly maxReviewsInFlight: number;
+  /** A whole request (headers and body) must arrive within this time. */
+  readonly requestTimeoutMs: number;
+  /** A request's headers must arrive within this time (each request on a keep-alive socket). */
+  readonly headersTimeoutMs: number;
+  /** A TLS handshake must finish within this time. */
+  readonly handshakeTimeoutMs: number;
+  /** Bodies above this size are parsed and screened off the event loop. */
+  readonly offloadBytes: number;
+  /** Worker threads that screen large bodies. */
+  readonly screenWorkers: number;
+  readonly work: WorkLimits;
+}
+
+/** Work per object, checked before the rules run. */
+export interface WorkLimits {
+  /** Weighted backends (objects carrying `weight`) under `spec`. */
+  readonly maxBackends: number;
+  /** Route entries (elements of `http`, `tcp`, `tls`, `rules`, `routes` lists) under `spec`. */
+  readonly maxRoutes: number;
+}
+
+export const DEFAULT_WORK_LIMITS: WorkLimits = { maxBackends: 1000, maxRoutes: 1000 };
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  maxConnections: 1000,
+  maxBufferedBytes: 32 * 1024 * 1024,
+  maxReviewsInFlight: 64,
+  requestTimeoutMs: 30_000,
+  headersTimeoutMs: 15_000,
+  handshakeTimeoutMs: 10_000,
+  offloadBytes: 256 * 1024,
+  screenWorkers: 1,
+  work: DEFAULT_WORK_LIMITS,
+};
+
+export interface WorkCount {
+  readonly backends: number;
+  readonly routes: number;
+}
+
+/**
+ * Counts the routes and backends of an object in one pass without recursion (an object nested
+ * 400,000 levels deep must not overflow the stack). Self-contained on purpose: the screening
+ * worker runs this function's source text, so it may use nothing from outside its body.
+ */
+export function countWork(object: unknown, stopAt: number): WorkCount {
+  // Route lists and weight fields of every guarded kind (Knative's are `traffic` and `percent`).
+  const routeKeys = ['http', 'tcp', 'tls', 'rules', 'routes', 'traffic'];
+  let backends = 0;
+  let routes = 0;
+  const spec =
+    object !== null && typeof object === 'object' && !Array.isArray(object)
+      ? (object as Record<string, unknown>).spec
+      : undefined;
+  if (spec === null || typeof spec !== 'object') return { backends, routes };
+  const stack: unknown[] = [spec];
+  while (stack.length > 0 && backends <= stopAt && routes <= stopAt) {
+    const node = stack.pop();
+    if (Array.isArray(node)) {
+      for (const item of node) if (item !== null && typeof item === 'object') stack.push(item);
+      continue;
+    }
+    const record = node as Record<string, unknown>;
+    if (
+      Object.prototype.hasOwnProperty.call(record, 'weight') ||
+      Object.prototype.hasOwnProperty.call(record, 'percent')
+    )
+      backends++;
+    for (const key of Object.keys(record)) {
+      const value = record[key];
+      if (value === null || typeof value !== 'object') continue;
+      if (Array.isArray(value) && routeKeys.includes(key)) routes += value.length;
+      stack.push(value);
+    }
+  }
+  return { backends, routes };
+}
+
+/** The refusal for an object over the work limits, or undefined when it is within them. */
+export function workProblem(count: WorkCount, limits: WorkLimits): string | undefined {
+  if (count.backends > limits.maxBackends)
+    return `the object has more than ${limits.maxBackends} weighted backends (found at least ${count.backends}); meshwarden does not judge objects this large: split it`;
+  if (count.routes > limits.maxRoutes)
+    return `the object has more than ${limits.maxRoutes} route entries (found at least ${count.routes}); meshwarden does not judge objects this large: split it`;
+  return undefined;
+}
