@@ -87,6 +87,13 @@ export const weightShift: Validator = {
     if (paced && edit.before && !verdict?.limits) push(judged, intervalFinding(identity, ctx));
     if (judged.length === 0 && beyondPolicy && verdict)
       notes.push({ rule: RULE, pass: verdict.reason });
+    if (judged.length === 0) {
+      for (const root of judgement.roots.filter((r) => r.targetedMoved && !r.rollback))
+        notes.push({
+          rule: RULE,
+          pass: `targeted traffic: only opt-in requests of ${root.root.label} (a header, cookie or query parameter match) changed route, which is not limited`,
+        });
+    }
     const because = verdict?.decision === 'judge' ? `\n(${verdict.reason})` : '';
     findings.push(...judged.map((f) => ({ ...f, message: `${f.message}${because}` })));
     return result(findings, notes, ctx);

@@ -27,6 +27,8 @@ export interface Admitted {
   readonly message: string;
   readonly warnings: readonly string[];
   readonly audit: string;
+  /** Why a rule let the object through (`passed` reasons), joined. */
+  readonly passed: string;
   /** The object as stored when allowed (after /mutate). */
   readonly stored: Obj;
 }
@@ -60,6 +62,7 @@ export async function validateOnly(
     message: r.status?.message ?? '',
     warnings: r.warnings ?? [],
     audit: Object.values(r.auditAnnotations ?? {}).join('; '),
+    passed: (v.passed ?? []).map((p) => p.reason).join('; '),
     stored: object,
   };
 }

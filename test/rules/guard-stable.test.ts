@@ -43,6 +43,16 @@ describe.each(ROUTE_KIND_CASES.map((c) => [c.id, c] as const))(
 
 describe('the stable backend', () => {
   const kind = ROUTE_KIND_CASES[4]!; // Istio v1
+  // Found by the sequence property: with nothing recorded, the majority of 40/60 would pass as
+  // "stable", and 0/100 as a rollback to it.
+  it('a root created without a majority keeps no stable backend: 50/50, 40/60, then 0/100 is a step of 40', async () => {
+    const e = guardEngine();
+    const stored = await applyAll(e, [kind.build(W(50, 50)), kind.build(W(40, 60))]);
+    expect(annotations(stored)[STABLE]).toBe('{}');
+    const jump = await admit(e, kind.build(W(0, 100)), stored);
+    expect(jump.allowed).toBe(false);
+    expect(jump.message).toContain('web-v2 would rise from 60% to 100% (+40 points)');
+  });
   it('a backend reaching 100% becomes stable; from then on traffic may return to it', async () => {
     const e = guardEngine();
     const stored = await applyAll(
@@ -206,7 +216,11 @@ describe('targeted traffic', () => {
   });
   it('Flagger A/B: the header route goes 0/100 while the rest stays on the primary, for anyone', async () => {
     const e = guardEngine();
-    expect((await admit(e, vs([0, 100], [100, 0]), vs([100, 0], [100, 0]))).allowed).toBe(true);
+    const ab = await admit(e, vs([0, 100], [100, 0]), vs([100, 0], [100, 0]));
+    expect(ab.allowed).toBe(true);
+    expect(ab.passed).toBe(
+      'targeted traffic: only opt-in requests of podinfo.test.svc.cluster.local (a header, cookie or query parameter match) changed route, which is not limited',
+    );
     expect((await admit(e, vs([0, 100], [100, 0]), vs(null, [100, 0]))).allowed).toBe(true);
     const cookie = { headers: { cookie: { regex: '^(.*?;)?(canary=always)(;.*)?$' } } };
     expect((await admit(e, vs([0, 100], [100, 0], cookie), vs(null, [100, 0]))).allowed).toBe(true);

@@ -82,6 +82,8 @@ export interface RootVerdict {
   readonly moved: boolean;
   /** It moved, and every untargeted request now reaches the stable backend only. */
   readonly rollback: boolean;
+  /** Opt-in traffic of this root (a header, cookie or query match) changed; it is not limited. */
+  readonly targetedMoved: boolean;
   /** Per backend other than the stable one, its largest rise (only rises). */
   readonly rises: readonly Movement[];
   /** Per backend other than the stable one, its largest share where it rose. */
@@ -127,6 +129,7 @@ export function judgeTraffic(
     const peaks = new Map<string, Movement>();
     const narrowed = new Map<string, Narrowing>();
     let moved = false;
+    let targetedMoved = false;
     let allStable = true;
     for (const probe of probes) {
       for (const s of scenarios(previous ? before : undefined, previous, after, root, probe)) {
@@ -134,7 +137,10 @@ export function judgeTraffic(
         const n = sharesOf(s.after);
         const same = sameShares(o, n);
         if (!same) changed = true;
-        if (probe.targeted) continue;
+        if (probe.targeted) {
+          if (!same) targetedMoved = true;
+          continue;
+        }
         if (!same) moved = true;
         if (s.after && !(stableId !== undefined && compare(n.get(stableId) ?? ZERO, ONE) === 0))
           allStable = false;
@@ -170,6 +176,7 @@ export function judgeTraffic(
       stable: stableId,
       moved,
       rollback: moved && allStable && stableId !== undefined,
+      targetedMoved,
       rises: [...rises.values()],
       peaks: [...peaks.values()],
       narrowed: [...narrowed.values()],
