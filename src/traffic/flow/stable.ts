@@ -24,9 +24,12 @@ export function parseStable(text: string | undefined): Map<string, string> | und
   }
 }
 
-/** Stable text: keys sorted, so the same map always gives the same annotation. */
-export function formatStable(map: ReadonlyMap<string, string>): string | undefined {
-  if (map.size === 0) return undefined;
+/**
+ * Stable text: keys sorted, so the same map always gives the same annotation. An empty map is
+ * `{}`, not nothing: a root left out of a record has no stable backend, while an object with no
+ * record at all falls back to its majorities (see stableBefore).
+ */
+export function formatStable(map: ReadonlyMap<string, string>): string {
   const sorted = [...map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return JSON.stringify(Object.fromEntries(sorted));
 }
