@@ -22,6 +22,8 @@ import { clipLogFields } from '../observability/log-fields.js';
 import { AdmissionBudget } from '../server/admission-budget.js';
 import { DEFAULT_LIMITS, type ServerLimits } from '../server/limits.js';
 import { ScreenPool } from '../server/screen-pool.js';
+import { chooseLogFormat, prettyDestination } from '../observability/log-format.js';
+import { meshStatement, policyStatement } from './startup-log.js';
 
 export interface ServeOptions {
   readonly port: number;
@@ -33,6 +35,8 @@ export interface ServeOptions {
   readonly keyFile?: string;
   readonly certDir?: string;
   readonly policyFile?: string;
+  /** Why that policy file, or none, is used (`--policy`, the default file): for the start-up log. */
+  readonly policyWhy?: string;
   /** Connect to the cluster of this kubeconfig file (out of cluster). */
   readonly kubeconfig?: string;
   /** Connect with the pod's service account. */
@@ -109,23 +113,41 @@ export interface ShutdownResult {
 
 export const DEFAULT_SHUTDOWN_SECONDS = 20;
 
-/** Thrown for start-up problems the user must fix (bad flags, unreadable files). */
-export class StartupError extends Error {}
+/** Thrown for start-up problems the user must fix (bad flags, unreadable files, a busy port). */
+export class StartupError extends Error {
+  /** The listener that could not start, when that was the problem. */
+  readonly listener?: 'https' | 'metrics';
+
+  constructor(message: string, options?: ErrorOptions & { listener?: 'https' | 'metrics' }) {
+    super(message, options);
+    if (options?.listener) this.listener = options.listener;
+  }
+}
 
 export async function startWebhook(options: ServeOptions): Promise<RunningWebhook> {
   // One write per log line cost 10-20 µs per review. Lines are gathered into 4 KB writes made
   // off the event loop, and written at least every second; pino flushes synchronously on exit.
+  // On a terminal the lines are written pretty and at once instead (LOG_FORMAT overrides).
+  // Fields come from requests: bounded, so one review cannot write megabytes of log.
+  const logOptions = {
+    level: process.env.LOG_LEVEL ?? 'info',
+    base: { app: 'meshwarden' },
+    formatters: { log: clipLogFields },
+  };
   const logger =
     options.logger ??
-    pino(
-      {
-        level: process.env.LOG_LEVEL ?? 'info',
-        base: { app: 'meshwarden' },
-        // Fields come from requests: bounded, so one review cannot write megabytes of log.
-        formatters: { log: clipLogFields },
-      },
-      pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 1000 }),
-    );
+    (chooseLogFormat(process.env, process.stdout.isTTY === true) === 'pretty'
+      ? pino(
+          logOptions,
+          prettyDestination(
+            (text) => process.stdout.write(text),
+            process.stdout.isTTY === true && process.env.NO_COLOR === undefined,
+          ),
+        )
+      : pino(
+          logOptions,
+          pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 1000 }),
+        ));
   const metrics = createMetrics();
   const policyFile = options.policyFile;
   const inCluster = options.inCluster === true;
@@ -140,6 +162,19 @@ export async function startWebhook(options: ServeOptions): Promise<RunningWebhoo
   const installNamespace = options.installNamespace ?? 'meshwarden-system';
   const basePolicy =
     policyFile === undefined ? DEFAULT_POLICY_SPEC : await readPolicyFile(policyFile);
+  logger.info(
+    { policy: policyFile ?? 'built-in defaults' },
+    policyStatement(
+      {
+        ...(policyFile === undefined ? {} : { file: policyFile }),
+        why: options.policyWhy ?? 'given',
+      },
+      clusterMode,
+      installNamespace,
+    ),
+  );
+  let mesh = meshStatement(basePolicy, clusterMode);
+  logger.info({ mesh: mesh.mesh, basis: mesh.basis }, mesh.message);
   // In a cluster, readiness waits for the first list of the policy ConfigMaps.
   const policy = new PolicyStore(basePolicy, !clusterMode);
   if (!clusterMode) metrics.policyReloads.inc({ source: policyFile ?? 'embedded' });
@@ -258,7 +293,10 @@ export async function startWebhook(options: ServeOptions): Promise<RunningWebhoo
   } catch (error) {
     await runtime?.stop();
     await pool.close();
-    throw new StartupError(`cannot serve HTTPS: ${(error as Error).message}`, { cause: error });
+    throw new StartupError(`cannot serve HTTPS: ${(error as Error).message}`, {
+      cause: error,
+      listener: 'https',
+    });
   }
   runtime?.attachServer(https);
   const metricsServer = await startMetricsServer({
@@ -270,12 +308,18 @@ export async function startWebhook(options: ServeOptions): Promise<RunningWebhoo
     await https.close();
     await runtime?.stop();
     await pool.close();
-    throw new StartupError((error as Error).message, { cause: error });
+    throw new StartupError((error as Error).message, { cause: error, listener: 'metrics' });
   });
 
   // In a cluster the file is the base policy, under the install namespace's ConfigMap.
-  const applyFilePolicy = (spec: PolicySpec) =>
-    runtime ? runtime.setBasePolicy(spec) : policy.setCluster(spec);
+  const applyFilePolicy = (spec: PolicySpec) => {
+    if (runtime) runtime.setBasePolicy(spec);
+    else policy.setCluster(spec);
+    const next = meshStatement(spec, clusterMode);
+    if (next.message !== mesh.message)
+      logger.info({ mesh: next.mesh, basis: next.basis }, `policy reloaded: ${next.message}`);
+    mesh = next;
+  };
   const stopPolicyWatch =
     policyFile === undefined
       ? () => {}

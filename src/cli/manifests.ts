@@ -1,8 +1,10 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { LineCounter, parseAllDocuments } from 'yaml';
+import { LineCounter, parseAllDocuments, type Document } from 'yaml';
 import type { KubeObject } from '../k8s/objects.js';
 import { isRecord } from '../util/objects.js';
+import { helmTemplateHint, looksLikeHelmTemplate, notAManifest } from './document-kinds.js';
+import { fieldLine } from './field-line.js';
 
 /** One object read from a manifest, with where it came from. */
 export interface SourcedObject {
@@ -10,6 +12,10 @@ export interface SourcedObject {
   readonly file: string;
   /** 1-based line where the document (or List item) starts. */
   readonly line: number;
+  /** What the YAML parser warned about in this document (an unresolved tag), with its line. */
+  readonly yamlWarnings?: readonly string[];
+  /** The line of a field (`spec.template.metadata.labels`), where the document holds it. */
+  readonly lineOf?: (field: string) => number | undefined;
 }
 
 /** Input that could not be read or parsed, located for the user. */
@@ -19,9 +25,30 @@ export interface InputError {
   readonly message: string;
 }
 
+/** A document that is no Kubernetes object (a prometheus.yml, a CloudFormation template): skipped. */
+export interface SkippedDocument {
+  readonly file: string;
+  readonly line: number;
+  readonly reason: string;
+}
+
 export interface ReadResult {
   readonly objects: SourcedObject[];
   readonly errors: InputError[];
+  /** Documents that are not Kubernetes objects; with `strict` they are errors instead. */
+  readonly skipped: SkippedDocument[];
+}
+
+export interface ReadOptions {
+  /** Documents without apiVersion and kind are errors, not skipped. */
+  readonly strict?: boolean;
+  readonly stdin?: () => Promise<string>;
+}
+
+/** Where `parseManifestText` puts documents that are not Kubernetes objects. */
+export interface SkipSink {
+  readonly skipped: SkippedDocument[];
+  readonly strict: boolean;
 }
 
 const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
@@ -36,13 +63,14 @@ export function formatInputError(e: InputError): string {
  */
 export async function readManifests(
   paths: readonly string[],
-  stdin: () => Promise<string> = readStdin,
+  options: ReadOptions = {},
 ): Promise<ReadResult> {
   const objects: SourcedObject[] = [];
   const errors: InputError[] = [];
+  const sink: SkipSink = { skipped: [], strict: options.strict === true };
   for (const path of paths) {
     if (path === '-') {
-      parseManifestText(await stdin(), '<stdin>', objects, errors);
+      parseManifestText(await (options.stdin ?? readStdin)(), '<stdin>', objects, errors, sink);
       continue;
     }
     let files: string[];
@@ -66,10 +94,10 @@ export async function readManifests(
         });
         continue;
       }
-      parseManifestText(text, file, objects, errors);
+      parseManifestText(text, file, objects, errors, sink);
     }
   }
-  return { objects, errors };
+  return { objects, errors, skipped: sink.skipped };
 }
 
 async function expand(path: string): Promise<string[]> {
@@ -86,30 +114,42 @@ async function expand(path: string): Promise<string[]> {
   return out;
 }
 
-/** Parses one file's text into objects, appending to `objects` and `errors`. */
+/**
+ * Parses one file's text into objects, appending to `objects` and `errors`. With a `sink`,
+ * documents that are no Kubernetes object at all go there (or, `strict`, to `errors`); without
+ * one, a mapping without apiVersion and kind is passed on as an object for the caller to judge.
+ */
 export function parseManifestText(
   text: string,
   file: string,
   objects: SourcedObject[],
   errors: InputError[],
+  sink?: SkipSink,
 ): void {
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false });
+  // logLevel error: the parser's warnings are reported with the file and line below, not by Node.
+  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, logLevel: 'error' });
   if (!Array.isArray(docs)) {
     // An empty stream parses to a bare EmptyStream.
     return;
   }
+  const helm = looksLikeHelmTemplate(text);
+  const lineAt = (offset: number) => lineCounter.linePos(offset).line;
   for (const doc of docs) {
     const firstError = doc.errors[0];
     if (firstError) {
+      const detail = `not valid YAML: ${firstError.message.split('\n')[0] ?? firstError.code}`;
       errors.push({
         file,
-        line: lineCounter.linePos(firstError.pos[0]).line,
-        message: `not valid YAML: ${firstError.message.split('\n')[0] ?? firstError.code}`,
+        line: lineAt(firstError.pos[0]),
+        message: helm ? `${helmTemplateHint} (${detail})` : detail,
       });
       continue;
     }
-    const line = lineCounter.linePos(doc.contents?.range?.[0] ?? doc.range[0]).line;
+    const line = lineAt(doc.contents?.range?.[0] ?? doc.range[0]);
+    const yamlWarnings = doc.warnings.map(
+      (w) => `${file}:${lineAt(w.pos[0])}: YAML: ${w.message.split('\n')[0] ?? w.code}`,
+    );
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: 100 });
@@ -118,34 +158,64 @@ export function parseManifestText(
       continue;
     }
     if (value === null || value === undefined) continue;
-    if (!isRecord(value)) {
-      errors.push({
-        file,
-        line,
-        message: 'document is not a mapping (expected a Kubernetes object)',
-      });
+    const located = { file, line, yamlWarnings, lineOf: lineFinder(doc, lineCounter) };
+    if (sink === undefined) {
+      if (!isRecord(value))
+        errors.push({
+          file,
+          line,
+          message: 'document is not a mapping (expected a Kubernetes object)',
+        });
+      else collect(value, located, objects, errors);
       continue;
     }
-    collect(value, file, line, objects, errors);
+    const verdict = notAManifest(value, file, helm);
+    if (verdict === undefined) {
+      collect(value as Record<string, unknown>, located, objects, errors);
+    } else if (verdict.error || sink.strict) {
+      errors.push({ file, line, message: verdict.error ?? verdict.strict });
+    } else {
+      const warned = yamlWarnings.length > 0 ? ` (${yamlWarnings.join('; ')})` : '';
+      sink.skipped.push({ file, line, reason: `${verdict.skip}${warned}` });
+    }
   }
 }
 
+function lineFinder(
+  doc: Document,
+  lineCounter: LineCounter,
+): (field: string) => number | undefined {
+  return (field) => {
+    const offset = fieldLine(doc.contents, field);
+    return offset === undefined ? undefined : lineCounter.linePos(offset).line;
+  };
+}
+
+type Located = Omit<SourcedObject, 'object'>;
+
 function collect(
   value: Record<string, unknown>,
-  file: string,
-  line: number,
+  located: Located,
   objects: SourcedObject[],
   errors: InputError[],
 ): void {
   const kind = value.kind;
   if (typeof kind === 'string' && kind.endsWith('List') && Array.isArray(value.items)) {
+    const { file, line, lineOf } = located;
     value.items.forEach((item, i) => {
-      if (isRecord(item)) collect(item, file, line, objects, errors);
+      const inItem = (field: string) => lineOf?.(`items[${i}].${field}`);
+      if (isRecord(item))
+        collect(
+          item,
+          { ...located, line: lineOf?.(`items[${i}]`) ?? line, lineOf: inItem },
+          objects,
+          errors,
+        );
       else errors.push({ file, line, message: `items[${i}] is not an object` });
     });
     return;
   }
-  objects.push({ object: value, file, line });
+  objects.push({ object: value, ...located });
 }
 
 async function readStdin(): Promise<string> {

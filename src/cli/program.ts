@@ -8,6 +8,9 @@ import { runPolicyCheck } from './policy-command.js';
 import { runReview } from './review-command.js';
 import { runServe } from './serve-command.js';
 import { runTranslate } from './translate-command.js';
+import { examplesHelp } from './help-examples.js';
+import { REVIEW_FORMATS } from './review-formats.js';
+import { packageVersion } from './version.js';
 
 const MIB = 1024 * 1024;
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -15,8 +18,10 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 export function buildProgram(): Command {
   const program = new Command('meshwarden')
     .description('Kubernetes admission webhook and policy enforcer for service-mesh traffic')
+    .version(packageVersion(), '-V, --version', 'print the version of meshwarden')
     .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    .addHelpText('after', examplesHelp('meshwarden'));
 
   program
     .command('serve')
@@ -123,6 +128,7 @@ export function buildProgram(): Command {
       'route entries per object; more are denied unread',
       String(DEFAULT_LIMITS.work.maxRoutes),
     )
+    .addHelpText('after', examplesHelp('serve'))
     .action(runServe);
 
   program
@@ -145,18 +151,23 @@ export function buildProgram(): Command {
       '--policy <file>',
       'MeshPolicy file or policy ConfigMap (default: the embedded default policy)',
     )
-    .option('--mesh <mesh>', 'mesh to assume (overrides the policy mesh)')
+    .addOption(
+      new Option('--mesh <mesh>', 'mesh to assume (overrides the policy mesh)').choices(MESH_IDS),
+    )
     .option(
       '--namespace-labels <k=v,...>',
       'labels every namespace is assumed to carry (those in --context keep their own)',
     )
     .option('--user <name>', 'requesting user', 'meshwarden-review')
     .option('--group <group>', 'requesting user group (repeatable)', collect)
-    .addOption(
-      new Option('-o, --output <format>', 'output format')
-        .choices(['text', 'json'])
-        .default('text'),
+    .option(
+      '--strict',
+      'documents that are not Kubernetes objects (no apiVersion and kind) are errors, not skipped',
     )
+    .addOption(
+      new Option('-o, --output <format>', 'output format').choices(REVIEW_FORMATS).default('text'),
+    )
+    .addHelpText('after', examplesHelp('review'))
     .action(runReview);
 
   program
@@ -182,6 +193,7 @@ export function buildProgram(): Command {
         .choices(['yaml', 'json'])
         .default('yaml'),
     )
+    .addHelpText('after', examplesHelp('translate'))
     .action(runTranslate);
 
   program
@@ -191,14 +203,18 @@ export function buildProgram(): Command {
     .option('--service <name>', 'Service name', 'meshwarden')
     .option('--namespace <ns>', 'Service namespace', 'meshwarden-system')
     .option('--days <n>', 'serving certificate lifetime in days', '365')
+    .addHelpText('after', examplesHelp('certs'))
     .action(runCerts);
 
-  program
+  const policy = program
     .command('policy')
     .description('policy tools')
+    .addHelpText('after', examplesHelp('policy check'));
+  policy
     .command('check')
     .description('validate a MeshPolicy file or a policy ConfigMap manifest')
     .requiredOption('-f, --filename <file>', 'policy file or ConfigMap manifest')
+    .addHelpText('after', examplesHelp('policy check'))
     .action(runPolicyCheck);
 
   return program;

@@ -6,6 +6,10 @@ import type { PolicySpec } from '../policy/types.js';
 import { contextFacts, readContext } from './context.js';
 import { formatInputError, readManifests } from './manifests.js';
 import { formatReviewText } from './output.js';
+import { formatJunit } from './output-junit.js';
+import { formatSarif } from './output-sarif.js';
+import { jsonEntries, type ReviewReport } from './report.js';
+import type { ReviewFormat } from './review-formats.js';
 import { EXIT, UsageError } from './errors.js';
 import { OfflineReviewer } from './review.js';
 import { serviceAccountFlag } from './service-account-flag.js';
@@ -20,14 +24,18 @@ interface ReviewFlags {
   namespaceLabels?: string;
   user: string;
   group?: string[];
-  output: 'text' | 'json';
+  strict?: boolean;
+  output: ReviewFormat;
 }
 
 export async function runReview(flags: ReviewFlags): Promise<void> {
   const policy = await loadPolicy(flags.policy, flags.mesh);
   const namespaceLabels = parseLabels(flags.namespaceLabels);
-  const read = await readManifests(flags.filename);
-  const oldRead = flags.old ? await readManifests(flags.old) : { objects: [], errors: [] };
+  const strict = flags.strict === true;
+  const read = await readManifests(flags.filename, { strict });
+  const oldRead = flags.old
+    ? await readManifests(flags.old, { strict })
+    : { objects: [], errors: [], skipped: [] };
   const controllerServiceAccount = serviceAccountFlag(
     '--controller-service-account',
     flags.controllerServiceAccount,
@@ -43,14 +51,25 @@ export async function runReview(flags: ReviewFlags): Promise<void> {
   });
   const { results, errors } = await reviewer.reviewAll(read.objects, oldRead.objects);
   const inputErrors = [...read.errors, ...oldRead.errors, ...context.errors, ...errors];
+  // Always on stderr too, so a CI log shows them whatever file the report goes to.
   for (const e of inputErrors) process.stderr.write(`error: ${formatInputError(e)}\n`);
-  process.stdout.write(
-    flags.output === 'json'
-      ? `${JSON.stringify(results, null, 2)}\n`
-      : `${formatReviewText(results)}\n`,
-  );
+  const report: ReviewReport = { results, errors: inputErrors, skipped: read.skipped };
+  process.stdout.write(`${format(report, flags.output)}\n`);
   process.exitCode =
     inputErrors.length > 0 ? EXIT.usage : results.some((r) => !r.allowed) ? EXIT.denied : EXIT.ok;
+}
+
+function format(report: ReviewReport, output: ReviewFormat): string {
+  switch (output) {
+    case 'json':
+      return JSON.stringify(jsonEntries(report), null, 2);
+    case 'junit':
+      return formatJunit(report);
+    case 'sarif':
+      return formatSarif(report);
+    case 'text':
+      return formatReviewText(report.results, report);
+  }
 }
 
 async function loadPolicy(file: string | undefined, mesh: string | undefined): Promise<PolicySpec> {

@@ -9,6 +9,7 @@ import {
 import { AdmissionEngine, type ReviewOutcome } from '../admission/engine.js';
 import type { JsonPatch } from '../admission/patch.js';
 import type { AdmissionRequest, Operation, UserInfo } from '../admission/types.js';
+import type { Enforcement } from '../policy/types.js';
 import type { KubeObject } from '../k8s/objects.js';
 import { PolicyStore } from '../policy/store.js';
 import type { PolicySpec } from '../policy/types.js';
@@ -19,6 +20,8 @@ import type { InputError, SourcedObject } from './manifests.js';
 /** One reviewed object, in the shape `-o json` prints (CONTRACT §6). */
 export interface ReviewResult {
   readonly kind: string;
+  /** `group/version` (`v1` for the core group): with `kind`, which kind this is. */
+  readonly apiVersion: string;
   readonly namespace: string | null;
   readonly name: string;
   readonly operation: Operation;
@@ -37,7 +40,20 @@ export interface ReviewResult {
   readonly audit: Record<string, string>;
   /** Why rules let the object through where their checks would have judged it. */
   readonly passed: { readonly rule: string; readonly reason: string }[];
+  /** What the rules found, denying or not, each with the line of its field where known. */
+  readonly violations: readonly ReviewViolation[];
   /** `file:line` of the object. */
+  readonly source: string;
+}
+
+export interface ReviewViolation {
+  readonly rule: string;
+  readonly field: string;
+  readonly enforcement: Enforcement;
+  readonly message: string;
+  /** The short form given as a warning, when the rule has one. */
+  readonly summary?: string;
+  /** `file:line` of the field, or of the object when the field is not in the file. */
   readonly source: string;
 }
 
@@ -106,6 +122,13 @@ export class OfflineReviewer {
       };
     }
     const request = embedded ? embedded.review.request : this.#requestFor(item.object, oldObject);
+    // An embedded request's object sits below `request.object` (or `object`) in the file.
+    const prefix = !embedded
+      ? ''
+      : item.object.kind === 'AdmissionReview'
+        ? 'request.object.'
+        : 'object.';
+    const lineOf = (field: string) => item.lineOf?.(`${prefix}${field}`);
     const source = `${item.file}:${item.line}`;
     const decoded: DecodedReview = { apiVersion: 'admission.k8s.io/v1', request };
     const mutated = await this.#engine.review(decoded, 'mutate');
@@ -115,12 +138,18 @@ export class OfflineReviewer {
       'validate',
     );
     const response = validated.review.response;
-    const warnings = [...(mutated.review.response?.warnings ?? []), ...(response?.warnings ?? [])];
+    const warnings = [
+      ...(item.yamlWarnings ?? []),
+      ...(mutated.review.response?.warnings ?? []),
+      ...(response?.warnings ?? []),
+    ];
     const audit = { ...mutated.review.response?.auditAnnotations, ...response?.auditAnnotations };
     const allowed = response?.allowed ?? false;
     const [result, reason] = decide(allowed, mutated, validated, audit);
+    const { group, version } = request.kind;
     return {
       kind: request.kind.kind,
+      apiVersion: group === '' ? version : `${group}/${version}`,
       namespace: request.namespace ?? null,
       name: request.name ?? object?.metadata?.name ?? request.oldObject?.metadata?.name ?? '',
       operation: request.operation,
@@ -132,6 +161,14 @@ export class OfflineReviewer {
       reason,
       audit,
       passed: [...(validated.passed ?? [])],
+      violations: [...mutated.violations, ...validated.violations].map((v) => ({
+        rule: v.rule,
+        field: v.field,
+        enforcement: v.enforcement,
+        message: v.message,
+        ...(v.summary === undefined ? {} : { summary: v.summary }),
+        source: `${item.file}:${lineOf(v.field) ?? item.line}`,
+      })),
       source,
     };
   }

@@ -181,6 +181,12 @@ export async function startServe(
       () => DEFAULT_POLICY_FILE,
       () => undefined,
     ));
+  const policyWhy =
+    flags.policy !== undefined
+      ? '--policy'
+      : policyFile !== undefined
+        ? `the default file, re-read when it changes; --policy picks another`
+        : `no --policy, and no ${DEFAULT_POLICY_FILE} in ${process.cwd()}`;
 
   let webhook;
   try {
@@ -191,6 +197,7 @@ export async function startServe(
         ? { certFile: flags.cert, keyFile: flags.key }
         : {}),
       ...(policyFile === undefined ? {} : { policyFile }),
+      policyWhy,
       ...(flags.kubeconfig === undefined ? {} : { kubeconfig: flags.kubeconfig }),
       ...(flags.inCluster ? { inCluster: true } : {}),
       installNamespace: flags.installNamespace,
@@ -212,10 +219,28 @@ export async function startServe(
       ...extra,
     });
   } catch (error) {
-    if (error instanceof StartupError) throw new UsageError(error.message);
+    if (error instanceof StartupError) throw new UsageError(startupMessage(error, flags));
     throw error;
   }
   return { webhook, drainSeconds, shutdownSeconds, policyFile };
+}
+
+/** A busy or forbidden port names the setting that moves it: PORT (or --port), --metrics-port. */
+function startupMessage(error: StartupError, flags: ServeFlags): string {
+  let code: string | undefined;
+  for (let e: unknown = error; e instanceof Error && code === undefined; e = e.cause)
+    code = (e as NodeJS.ErrnoException).code;
+  if (error.listener === undefined || (code !== 'EADDRINUSE' && code !== 'EACCES'))
+    return error.message;
+  const [port, setting] =
+    error.listener === 'https'
+      ? [flags.port, 'set PORT (or --port) to another port, e.g. PORT=8444 npm start']
+      : [flags.metricsPort ?? '', 'pass another --metrics-port'];
+  const problem =
+    code === 'EADDRINUSE'
+      ? `port ${port} is already in use by another process`
+      : `port ${port} needs privileges this process lacks`;
+  return `${problem}: ${setting} (${error.message})`;
 }
 
 export async function runServe(flags: ServeFlags): Promise<void> {

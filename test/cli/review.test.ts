@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
+import { mixedInput } from '../helpers/review-input.js';
 
 const FIXTURES = 'test/fixtures/cli';
 let dir: string;
@@ -103,6 +104,114 @@ describe('meshwarden review', () => {
     }
   });
 
+  it('-o json holds every result: denials, SKIPPED objects and documents, and input errors', async () => {
+    const input = await mixedInput(dir);
+    const result = runCli(['review', '-f', input, '-o', 'json']);
+    expect(result.status).toBe(2);
+    type Entry = {
+      kind: string | null;
+      name: string | null;
+      allowed: boolean;
+      result: string;
+      reason: string | null;
+      message: string | null;
+      source: string;
+      violations: { rule: string; enforcement: string; source: string }[];
+    };
+    const entries = JSON.parse(result.stdout) as Entry[];
+    const line = (e: Entry) => `${e.result} ${e.kind ?? '-'} ${e.name ?? '-'}`;
+    expect(entries.map(line)).toEqual([
+      'denied Deployment cart',
+      'allowed Deployment web',
+      'skipped Service web',
+      'skipped - -',
+      'error - -',
+    ]);
+    expect(entries[0]?.violations).toEqual([
+      expect.objectContaining({
+        rule: 'version-labels',
+        enforcement: 'enforce',
+        source: `${input}/apps.yaml:11`,
+      }),
+    ]);
+    expect(entries[2]?.reason).toBe('kind not checked: v1 Service');
+    expect(entries[3]).toMatchObject({
+      allowed: true,
+      reason: 'not a Kubernetes manifest (no apiVersion and kind)',
+      source: `${input}/prometheus.yml:1`,
+    });
+    expect(entries[4]).toMatchObject({ allowed: false, result: 'error' });
+    expect(entries[4]?.message).toMatch(/^not valid YAML/);
+    expect(entries[4]?.source).toMatch(/zz-broken\.yaml:\d+$/);
+  });
+
+  it('-o json gives AUDIT results with what was recorded, and why a rule let an object pass', async () => {
+    const input = await mixedInput(dir);
+    const context = await file(
+      'shop-namespace.yaml',
+      'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n',
+    );
+    const audited = runCli([
+      'review',
+      '-f',
+      join(input, 'apps.yaml'),
+      '--context',
+      context,
+      '-o',
+      'json',
+    ]);
+    expect(audited.status).toBe(0);
+    const [cart] = JSON.parse(audited.stdout) as {
+      result: string;
+      audit: Record<string, string>;
+      reason: string;
+    }[];
+    expect(cart?.result).toBe('audit');
+    expect(cart?.audit['version-labels']).toMatch(/namespace shop takes part in no mesh/);
+    expect(cart?.reason).toMatch(/^sidecar-injection: .*\nversion-labels: /s);
+
+    const rollback = runCli([
+      'review',
+      '-f',
+      'examples/canary-gloo/vs-100-0.yaml',
+      '--old',
+      'examples/canary-gloo/vs-40-60.yaml',
+      '-o',
+      'json',
+    ]);
+    const [vs] = JSON.parse(rollback.stdout) as { passed: { rule: string; reason: string }[] }[];
+    expect(vs?.passed).toEqual([
+      {
+        rule: 'weight-shift',
+        reason: 'rollback: all traffic of domain * returns to its stable backend echo (version=v1)',
+      },
+    ]);
+  });
+
+  it('shows a DENIED object without a patch line, only what would also be patched', () => {
+    const result = runCli([
+      'review',
+      '-f',
+      'examples/canary-gloo/vs-50-50.yaml',
+      '--old',
+      'examples/canary-gloo/vs-100-0.yaml',
+    ]);
+    expect(result.status).toBe(1);
+    expect(result.stdout).not.toMatch(/^ {2}patch:/m);
+    expect(result.stdout).toContain(
+      '  (would also be patched: add /metadata/annotations: meshwarden.io/stable-backends, meshwarden.io/last-weight-change)',
+    );
+    const allowed = runCli([
+      'review',
+      '-f',
+      'examples/canary-gloo/vs-80-20.yaml',
+      '--old',
+      'examples/canary-gloo/vs-100-0.yaml',
+    ]);
+    expect(allowed.stdout).toMatch(/^ {2}patch: add \/metadata\/annotations /m);
+    expect(allowed.stdout).not.toContain('would also be patched');
+  });
+
   it('reads stdin with -, and expands multi-document YAML and List objects', () => {
     const list = JSON.stringify({
       apiVersion: 'v1',
@@ -168,9 +277,9 @@ describe('meshwarden review', () => {
     ]);
   });
 
-  it('flags a document that is not a Kubernetes object as bad input', async () => {
+  it('with --strict, flags a document that is not a Kubernetes object as bad input', async () => {
     const path = await file('not-object.yaml', 'just: a map\n---\n- a list\n');
-    const result = runCli(['review', '-f', path]);
+    const result = runCli(['review', '-f', path, '--strict']);
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('not-object.yaml:1: document has no apiVersion and kind');
     expect(result.stderr).toContain('not-object.yaml:3: document is not a mapping');
