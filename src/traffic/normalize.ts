@@ -120,7 +120,8 @@ export function toRelative(
   const reduced = weights.map((w) => w / (g === 0n ? 1n : g));
   let largest = 0n;
   for (const w of reduced) if (w > largest) largest = w;
-  if (largest <= max) return { weights: reduced.map(Number), roundedToZero: [], approximated: false };
+  if (largest <= max)
+    return { weights: reduced.map(Number), roundedToZero: [], approximated: false };
   // Scale so the largest weight is `max`; keep every non-zero weight at 1 or more.
   const scaled = reduced.map((w) => {
     if (w === 0n) return 0n;

@@ -52,7 +52,8 @@ const WELL_KNOWN_TCP_PORTS = new Set([25, 53, 3306, 27017]);
 
 export function portProtocol(port: ProtocolSource): PortProtocol {
   const declared = port.appProtocol ?? port.name ?? '';
-  const kubernetes = port.appProtocol === undefined ? undefined : KUBERNETES_APP_PROTOCOLS[declared];
+  const kubernetes =
+    port.appProtocol === undefined ? undefined : KUBERNETES_APP_PROTOCOLS[declared];
   if (kubernetes) return kubernetes;
   const lower = declared.toLowerCase();
   if (lower.startsWith('grpc-web')) return 'grpc-web';

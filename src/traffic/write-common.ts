@@ -149,11 +149,14 @@ export function serviceNamed(input: WriterInput, name: string): KubeObject | und
 }
 
 /** A Service's `spec.selector`, when it has one. */
-export function serviceSelector(service: KubeObject | undefined): Record<string, string> | undefined {
+export function serviceSelector(
+  service: KubeObject | undefined,
+): Record<string, string> | undefined {
   const spec = service?.spec;
   if (typeof spec !== 'object' || spec === null) return undefined;
   const selector = (spec as Record<string, unknown>).selector;
-  if (typeof selector !== 'object' || selector === null || Array.isArray(selector)) return undefined;
+  if (typeof selector !== 'object' || selector === null || Array.isArray(selector))
+    return undefined;
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(selector)) if (typeof v === 'string') out[k] = v;
   return Object.keys(out).length > 0 ? out : undefined;

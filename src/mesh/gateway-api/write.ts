@@ -92,7 +92,14 @@ export const gatewayApiWriter: Writer = {
       return {
         apiVersion: `${GATEWAY_API_GROUP}/${version.version}`,
         kind: PRODUCES.kind,
-        metadata: metadata(perPortName(split.source.name, target.root, routed.map((t) => t.root)), input),
+        metadata: metadata(
+          perPortName(
+            split.source.name,
+            target.root,
+            routed.map((t) => t.root),
+          ),
+          input,
+        ),
         spec: { parentRefs: [root], rules },
       };
     });
