@@ -17,6 +17,7 @@ import { MeshDetector } from './mesh-detection.js';
 import { PolicyConfigMaps } from './policy-configmaps.js';
 import { PreferredVersionCache } from './preferred-version-cache.js';
 import { TrafficSplitReconciler, type Translate } from './traffic-split-reconciler.js';
+import { ConsultedObjects, servedTargetVersions } from './translation-inputs.js';
 
 /** Timings and seams; production uses the defaults, tests shorten them. */
 export interface ControllerTuning {
@@ -104,6 +105,8 @@ interface Caches {
   readonly rollouts: PreferredVersionCache;
   /** HTTPRouteGroups for TrafficSplit matches. */
   readonly routeGroups: PreferredVersionCache;
+  /** The mesh objects translation consults (ServiceDefaults, VirtualNodes, ...). */
+  readonly consulted: ConsultedObjects;
 }
 
 /** The parts built from the options; the elector starts them once it exists. */
@@ -188,6 +191,7 @@ function watchCaches(base: Base): Caches {
     canaries: preferred('flagger.app', 'Canary', 'canaries'),
     rollouts: preferred('argoproj.io', 'Rollout', 'rollouts'),
     routeGroups: preferred('specs.smi-spec.io', 'HTTPRouteGroup', 'httproutegroups'),
+    consulted: new ConsultedObjects(client, discovery, informer),
   };
 }
 
@@ -224,7 +228,7 @@ function buildParts(base: Base, options: ClusterRuntimeOptions): Parts {
     discovery,
     policy,
     cluster,
-    translate: tuning.translate ?? translateWithCaches(caches),
+    translate: tuning.translate ?? translateWithCaches(caches, discovery),
     events,
     isLeader,
     metrics,
@@ -259,12 +263,16 @@ function buildParts(base: Base, options: ClusterRuntimeOptions): Parts {
   return parts;
 }
 
-function translateWithCaches(caches: Caches): Translate {
+/** Translation from the watch caches: complete, so what is not cached does not exist. */
+function translateWithCaches(caches: Caches, discovery: Discovery): Translate {
   return (split, mesh) => {
     const namespace = split.metadata?.namespace;
     return translateTrafficSplit(split, mesh, {
       services: caches.services.list(namespace),
       routeGroups: caches.routeGroups.current()?.list(namespace) ?? [],
+      existing: caches.consulted.list(namespace),
+      complete: true,
+      targetVersions: servedTargetVersions(discovery, mesh),
     });
   };
 }
@@ -274,6 +282,7 @@ function requeueOnCacheChanges({ caches, reconciler }: Parts): void {
   caches.namespaces.on('update', (ns) => reconciler.enqueueNamespace(ns.metadata?.name ?? ''));
   caches.services.on('change', (svc) => reconciler.enqueueNamespace(svc.metadata?.namespace ?? ''));
   caches.routeGroups.onChange((g) => reconciler.enqueueNamespace(g.metadata?.namespace ?? ''));
+  caches.consulted.onChange((o) => reconciler.enqueueNamespace(o.metadata?.namespace ?? ''));
 }
 
 function certificateManager(
@@ -341,7 +350,12 @@ async function startParts(
     logger: base.log,
     reconciler: parts.reconciler,
     meshDetector: parts.meshDetector,
-    followers: [parts.caches.canaries, parts.caches.rollouts, parts.caches.routeGroups],
+    followers: [
+      parts.caches.canaries,
+      parts.caches.rollouts,
+      parts.caches.routeGroups,
+      ...parts.caches.consulted.caches,
+    ],
     ...(tuning.discoveryRefreshMs === undefined ? {} : { refreshMs: tuning.discoveryRefreshMs }),
     ...(tuning.resyncMs === undefined ? {} : { resyncMs: tuning.resyncMs }),
   });
@@ -387,6 +401,7 @@ function runtimeHandle(
         caches.canaries.stop(),
         caches.rollouts.stop(),
         caches.routeGroups.stop(),
+        caches.consulted.stop(),
       ]);
     },
   };

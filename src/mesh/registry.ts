@@ -2,7 +2,7 @@ import type { GroupVersionKind } from '../k8s/objects.js';
 import type { RouteKind } from '../traffic/read-common.js';
 import { KNATIVE_ROUTE_KINDS } from '../traffic/knative/index.js';
 import { TRAFFIC_SPLIT_ROUTE_KIND } from '../traffic/smi/read.js';
-import type { Writer } from '../traffic/write-common.js';
+import type { ConsultedKind, Writer } from '../traffic/write-common.js';
 import type { MeshAdapter } from './adapter.js';
 import { appmeshHome } from './appmesh/index.js';
 import { consulHome } from './consul/index.js';
@@ -90,12 +90,18 @@ export const WRITERS = Object.fromEntries(
   HOMES.map((home) => [home.id, home.routing.writer]),
 ) as Readonly<Record<MeshId, Writer>>;
 
-/** Every kind a writer produces, once each, in registry order. */
-export const WRITTEN_KINDS: readonly GroupVersionKind[] = MESH_ROUTINGS.map(
-  (routing) => routing.writer.produces,
-).filter(
+/** Every kind a writer produces (routes, then prerequisites), once each, in registry order. */
+export const WRITTEN_KINDS: readonly GroupVersionKind[] = MESH_ROUTINGS.flatMap((routing) => [
+  routing.writer.produces,
+  ...(routing.writer.alsoProduces ?? []),
+]).filter(
   (gvk, i, all) =>
     all.findIndex(
       (o) => o.group === gvk.group && o.version === gvk.version && o.kind === gvk.kind,
     ) === i,
 );
+
+/** Kinds whose existing objects writers consult (a ServiceDefaults, a VirtualNode), once each. */
+export const CONSULTED_KINDS: readonly ConsultedKind[] = MESH_ROUTINGS.flatMap(
+  (routing) => routing.writer.consults ?? [],
+).filter((k, i, all) => all.findIndex((o) => o.group === k.group && o.kind === k.kind) === i);

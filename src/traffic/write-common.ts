@@ -49,6 +49,13 @@ export interface ClusterContext {
   readonly complete: boolean;
 }
 
+/** A kind a writer reads existing objects of. */
+export interface ConsultedKind extends GroupVersionKind {
+  readonly resource: string;
+  /** Its objects count wherever they live (Consul's `global` ProxyDefaults), not only in the split's namespace. */
+  readonly anyNamespace?: boolean;
+}
+
 /** What a writer needs: a valid split (total above zero), its matches, and the root's ports. */
 export interface WriterInput {
   readonly split: WeightedSplit;
@@ -79,7 +86,7 @@ export interface Writer {
    */
   readonly versions?: Readonly<Record<string, readonly string[]>>;
   /** Kinds whose existing objects it consults (`resource` is the plural for the watch). */
-  readonly consults?: readonly (GroupVersionKind & { readonly resource: string })[];
+  readonly consults?: readonly ConsultedKind[];
   write(input: WriterInput): WriterResult;
 }
 
@@ -111,6 +118,7 @@ export function existingObject(
   group: string,
   kind: string,
   name: string,
+  anyNamespace = false,
 ): KubeObject | undefined {
   const uid = input.split.source.uid;
   return input.context.existing.find(
@@ -118,7 +126,7 @@ export function existingObject(
       o.kind === kind &&
       splitApiVersion(typeof o.apiVersion === 'string' ? o.apiVersion : '').group === group &&
       o.metadata?.name === name &&
-      (o.metadata.namespace ?? input.split.namespace) === input.split.namespace &&
+      (anyNamespace || (o.metadata.namespace ?? input.split.namespace) === input.split.namespace) &&
       !(uid !== undefined && (o.metadata.ownerReferences ?? []).some((r) => r.uid === uid)),
   );
 }

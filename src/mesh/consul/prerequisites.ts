@@ -37,7 +37,8 @@ export function serviceDefaults(
 ): { objects: KubeObject[]; warnings: string[] } | { error: string } {
   const protocol = l7Protocol(input);
   if ('error' in protocol) return protocol;
-  const global = existingObject(input, CONSUL_GROUP, PROXY_DEFAULTS.kind, 'global');
+  // consul-k8s takes ProxyDefaults `global` from whichever namespace holds it.
+  const global = existingObject(input, CONSUL_GROUP, PROXY_DEFAULTS.kind, 'global', true);
   const globalProtocol = configuredProtocol(asRecord(asRecord(global?.spec)?.config));
   const names = [
     input.split.rootService,

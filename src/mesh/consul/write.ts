@@ -32,7 +32,7 @@ export const consulWriter: Writer = {
   alsoProduces: [SERVICE_DEFAULTS],
   consults: [
     { ...SERVICE_DEFAULTS, resource: 'servicedefaults' },
-    { ...PROXY_DEFAULTS, resource: 'proxydefaults' },
+    { ...PROXY_DEFAULTS, resource: 'proxydefaults', anyNamespace: true },
   ],
   write(input) {
     const { split } = input;
