@@ -331,3 +331,86 @@ describe('meshwarden translate', () => {
     });
   });
 });
+
+describe('meshwarden translate: versions, owners, the cluster’s own objects', () => {
+  it('--target-version picks the version written; a malformed one is a usage error', async () => {
+    const file = splitFile('v1alpha2');
+    const linkerd = await run('translate', '-f', file, service, '--mesh', 'linkerd');
+    expect(parsed(linkerd.stdout)[0]?.apiVersion).toBe('gateway.networking.k8s.io/v1beta1');
+    const v1 = await run(
+      'translate',
+      '-f',
+      file,
+      service,
+      '--mesh',
+      'linkerd',
+      '--target-version',
+      'gateway.networking.k8s.io/v1',
+    );
+    expect(v1.code).toBe(0);
+    expect(parsed(v1.stdout)[0]?.apiVersion).toBe('gateway.networking.k8s.io/v1');
+    const bad = await run('translate', '-f', file, '--target-version', 'v1');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--target-version takes <group>\/<version>/);
+    const unsupported = await run(
+      'translate',
+      '-f',
+      file,
+      service,
+      '--mesh',
+      'gateway-api',
+      '--target-version',
+      'gateway.networking.k8s.io/v1alpha2',
+    );
+    expect(unsupported.code).toBe(2);
+    expect(unsupported.stderr).toMatch(/gateway\.networking\.k8s\.io\/v1alpha2 is not a version/);
+  });
+
+  it('sets the ownerReference when the split has a uid, as the reconciler does', async () => {
+    const withUid = write('with-uid.yaml', [
+      {
+        apiVersion: 'split.smi-spec.io/v1alpha2',
+        kind: 'TrafficSplit',
+        metadata: { name: 'reviews-rollout', namespace: 'shop', uid: '1d5e-77' },
+        spec: { service: 'reviews', backends: [{ service: 'reviews-v1', weight: 1 }] },
+      },
+    ]);
+    const { code, stdout } = await run('translate', '-f', withUid, service, '--mesh', 'istio');
+    expect(code).toBe(0);
+    expect(parsed(stdout)[0]?.metadata?.ownerReferences).toEqual([
+      {
+        apiVersion: 'split.smi-spec.io/v1alpha2',
+        kind: 'TrafficSplit',
+        name: 'reviews-rollout',
+        uid: '1d5e-77',
+        controller: true,
+      },
+    ]);
+  });
+
+  it('uses the ServiceDefaults given in the input rather than printing new ones', async () => {
+    const own = write('own-defaults.yaml', [
+      {
+        apiVersion: 'consul.hashicorp.com/v1alpha1',
+        kind: 'ServiceDefaults',
+        metadata: { name: 'reviews', namespace: 'shop' },
+        spec: { protocol: 'http' },
+      },
+    ]);
+    const { code, stdout } = await run(
+      'translate',
+      '-f',
+      splitFile('v1alpha2'),
+      service,
+      own,
+      '--mesh',
+      'consul',
+    );
+    expect(code).toBe(0);
+    expect(
+      parsed(stdout)
+        .filter((o) => o.kind === 'ServiceDefaults')
+        .map((o) => o.metadata?.name),
+    ).toEqual(['reviews-v1', 'reviews-v2']);
+  });
+});
