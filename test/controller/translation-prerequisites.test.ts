@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ClusterView } from '../../src/admission/cluster-view.js';
+import { staticClusterView, type ClusterView } from '../../src/admission/cluster-view.js';
 import { Discovery } from '../../src/controller/discovery.js';
 import { EventRecorder } from '../../src/controller/events.js';
 import { createKubeClient, loadKubeConfig } from '../../src/controller/kube-client.js';
@@ -76,9 +76,9 @@ describe('reconciler: prerequisites the mesh needs', () => {
     const discovery = new Discovery(client);
     await discovery.refresh();
     const cluster: ClusterView = {
+      ...staticClusterView(),
       namespaceLabels: () => undefined,
       detectedMesh: () => mesh,
-      canary: () => undefined,
     };
     reconciler = new TrafficSplitReconciler({
       client,
