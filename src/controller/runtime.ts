@@ -3,7 +3,6 @@ import type { ClusterView } from '../admission/cluster-view.js';
 import type { PolicyStore } from '../policy/store.js';
 import type { PolicySpec } from '../policy/types.js';
 import type { Metrics } from '../observability/metrics.js';
-import { translateTrafficSplit } from '../translation/translate.js';
 import { CertificateManager, type KeyPairSink } from './certificates/manager.js';
 import type { CertificateTiming } from './certificates/plan.js';
 import type { ReplicaProbe } from './certificates/probe.js';
@@ -17,7 +16,7 @@ import { MeshDetector } from './mesh-detection.js';
 import { PolicyConfigMaps } from './policy-configmaps.js';
 import { PreferredVersionCache } from './preferred-version-cache.js';
 import { TrafficSplitReconciler, type Translate } from './traffic-split-reconciler.js';
-import { ConsultedObjects, servedTargetVersions } from './translation-inputs.js';
+import { ConsultedObjects, translateFromView } from './translation-inputs.js';
 
 /** Timings and seams; production uses the defaults, tests shorten them. */
 export interface ControllerTuning {
@@ -221,6 +220,8 @@ function buildParts(base: Base, options: ClusterRuntimeOptions): Parts {
     trafficSplit: (ns, name) => reconciler.split(ns, name),
     services: (ns) => caches.services.list(ns),
     httpRouteGroups: (ns) => caches.routeGroups.current()?.list(ns) ?? [],
+    meshObjects: (ns) => caches.consulted.list(ns),
+    complete: true,
     controllerServiceAccount: () => options.controllerServiceAccount,
   };
   const reconciler = new TrafficSplitReconciler({
@@ -228,7 +229,7 @@ function buildParts(base: Base, options: ClusterRuntimeOptions): Parts {
     discovery,
     policy,
     cluster,
-    translate: tuning.translate ?? translateWithCaches(caches, discovery),
+    translate: tuning.translate ?? translateFromView(cluster, discovery),
     events,
     isLeader,
     metrics,
@@ -261,20 +262,6 @@ function buildParts(base: Base, options: ClusterRuntimeOptions): Parts {
   };
   requeueOnCacheChanges(parts);
   return parts;
-}
-
-/** Translation from the watch caches: complete, so what is not cached does not exist. */
-function translateWithCaches(caches: Caches, discovery: Discovery): Translate {
-  return (split, mesh) => {
-    const namespace = split.metadata?.namespace;
-    return translateTrafficSplit(split, mesh, {
-      services: caches.services.list(namespace),
-      routeGroups: caches.routeGroups.current()?.list(namespace) ?? [],
-      existing: caches.consulted.list(namespace),
-      complete: true,
-      targetVersions: servedTargetVersions(discovery, mesh),
-    });
-  };
 }
 
 /** A namespace's labels, a Service's ports or a route group's matches change its splits. */

@@ -1,10 +1,26 @@
+import { splitTranslationInputs, type ClusterView } from '../admission/cluster-view.js';
 import type { KubeObject } from '../k8s/objects.js';
 import type { MeshId } from '../mesh/ids.js';
 import { CONSULTED_KINDS, WRITERS } from '../mesh/registry.js';
+import { translateTrafficSplit } from '../translation/translate.js';
 import type { Discovery } from './discovery.js';
 import type { InformerOptions } from './informer.js';
 import type { KubeClient } from './kube-client.js';
 import { PreferredVersionCache } from './preferred-version-cache.js';
+import type { Translate } from './traffic-split-reconciler.js';
+
+/**
+ * Translation from the watch caches behind the rules' cluster view (complete: what is not cached
+ * does not exist), in the highest version the cluster serves. The guard's check of these writes
+ * (rules/trust-meshwarden.ts) reads the same view the same way.
+ */
+export function translateFromView(cluster: ClusterView, discovery: Discovery): Translate {
+  return (split, mesh) =>
+    translateTrafficSplit(split, mesh, {
+      ...splitTranslationInputs(cluster, split.metadata?.namespace ?? ''),
+      targetVersions: servedTargetVersions(discovery, mesh),
+    });
+}
 
 /**
  * What translation reads from the cluster besides Services and HTTPRouteGroups: every object
