@@ -101,6 +101,28 @@ export const WRITTEN_KINDS: readonly GroupVersionKind[] = MESH_ROUTINGS.flatMap(
     ) === i,
 );
 
+/**
+ * Each written kind (by group and kind) with every version some writer can write it in, most
+ * preferred first: a writer's `versions` for the kind's group, else the kind's own version.
+ */
+export const WRITTEN_KIND_VERSIONS: readonly {
+  readonly group: string;
+  readonly kind: string;
+  readonly versions: readonly string[];
+}[] = writtenKindVersions();
+
+function writtenKindVersions(): { group: string; kind: string; versions: string[] }[] {
+  const out: { group: string; kind: string; versions: string[] }[] = [];
+  for (const { writer } of MESH_ROUTINGS)
+    for (const gvk of [writer.produces, ...(writer.alsoProduces ?? [])]) {
+      const versions = writer.versions?.[gvk.group] ?? [gvk.version];
+      const known = out.find((o) => o.group === gvk.group && o.kind === gvk.kind);
+      if (!known) out.push({ group: gvk.group, kind: gvk.kind, versions: [...versions] });
+      else for (const v of versions) if (!known.versions.includes(v)) known.versions.push(v);
+    }
+  return out;
+}
+
 /** Kinds whose existing objects writers consult (a ServiceDefaults, a VirtualNode), once each. */
 export const CONSULTED_KINDS: readonly ConsultedKind[] = MESH_ROUTINGS.flatMap(
   (routing) => routing.writer.consults ?? [],
