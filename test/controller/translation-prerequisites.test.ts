@@ -202,6 +202,56 @@ describe('reconciler: prerequisites the mesh needs', () => {
       expect((o.metadata as KubeObject['metadata'])?.ownerReferences).toEqual(owner(created));
   });
 
+  it('appmesh: the router and its companions are pruned when the mesh changes', async () => {
+    mesh = 'appmesh';
+    await reconciler.start();
+    rollout();
+    const appmesh = () => [
+      ...fake.objects('appmesh.k8s.aws/v1beta2', 'VirtualRouter', 'shop'),
+      ...fake.objects('appmesh.k8s.aws/v1beta2', 'VirtualService', 'shop'),
+      ...fake.objects('appmesh.k8s.aws/v1beta2', 'VirtualNode', 'shop'),
+    ];
+    await waitFor(() => appmesh().length === 4, 'router, VirtualService and two VirtualNodes');
+    const applied = fake.requests.filter(
+      (r) => r.method === 'PATCH' && /virtual(routers|services|nodes)/.test(r.path),
+    );
+    expect(applied.length).toBeGreaterThanOrEqual(4);
+    for (const a of applied)
+      expect(a).toMatchObject({ contentType: 'application/apply-patch+yaml' });
+    mesh = 'istio';
+    reconciler.enqueueAll();
+    await waitFor(() => appmesh().length === 0, 'the App Mesh objects pruned');
+  });
+
+  it('appmesh: a VirtualNode the user adds later for the same pods replaces ours, which is pruned', async () => {
+    mesh = 'appmesh';
+    await reconciler.start();
+    rollout();
+    const ours = () => fake.object('appmesh.k8s.aws/v1beta2', 'VirtualNode', 'shop', 'web-v1');
+    await waitFor(() => ours(), 'VirtualNode web-v1');
+    fake.upsert({
+      apiVersion: 'appmesh.k8s.aws/v1beta2',
+      kind: 'VirtualNode',
+      metadata: { name: 'web-v1-node', namespace: 'shop' },
+      spec: { podSelector: { matchLabels: { app: 'web', version: 'v1' } } },
+    });
+    // The runtime requeues on a change of a consulted kind (requeueOnCacheChanges).
+    reconciler.enqueueAll();
+    // A pod may have one VirtualNode only: ours goes, the router names the user's.
+    await waitFor(() => ours() === undefined, 'our VirtualNode web-v1 pruned');
+    const router = fake.object('appmesh.k8s.aws/v1beta2', 'VirtualRouter', 'shop', 'web') as {
+      spec: {
+        routes: { httpRoute: { action: { weightedTargets: { virtualNodeRef: unknown }[] } } }[];
+      };
+    };
+    expect(
+      router.spec.routes[0]?.httpRoute.action.weightedTargets.map((t) => t.virtualNodeRef),
+    ).toEqual([{ name: 'web-v1-node' }, { name: 'web-v2' }]);
+    expect(
+      fake.object('appmesh.k8s.aws/v1beta2', 'VirtualNode', 'shop', 'web-v1-node'),
+    ).toBeDefined();
+  });
+
   it("appmesh: a backend's existing VirtualNode (same pods) is referenced, not duplicated", async () => {
     mesh = 'appmesh';
     fake.upsert({
