@@ -1,7 +1,7 @@
 import { stringify } from 'yaml';
 import type { KubeObject } from '../k8s/objects.js';
-import { isMeshId, MESH_IDS } from '../mesh/ids.js';
-import { CONSULTED_KINDS } from '../mesh/registry.js';
+import { isMeshId, MESH_IDS, type MeshId } from '../mesh/ids.js';
+import { CONSULTED_KINDS, WRITERS } from '../mesh/registry.js';
 import { splitApiVersion } from '../util/api-version.js';
 import { TRAFFIC_SPLIT_GROUP } from '../traffic/smi/api.js';
 import { isHttpRouteGroup } from '../traffic/route-groups.js';
@@ -35,6 +35,12 @@ export async function runTranslate(flags: TranslateFlags): Promise<void> {
     return port;
   });
   const targetVersions = parseTargetVersions(flags.targetVersion ?? []);
+  const written = writtenGroups(mesh);
+  for (const group of Object.keys(targetVersions))
+    if (!written.includes(group))
+      throw new UsageError(
+        `--target-version names ${group}, which --mesh ${mesh} does not write; it writes ${written.join(', ')}`,
+      );
   const read = await readManifests(flags.filename);
   const problems = read.errors.map((e) => `error: ${formatInputError(e)}`);
   const splits = read.objects.filter((o) => isTrafficSplit(o.object));
@@ -109,6 +115,12 @@ function parseTargetVersions(values: readonly string[]): Record<string, string> 
     out[group] = version;
   }
   return out;
+}
+
+/** The API groups of the kinds a mesh's translation writes. */
+function writtenGroups(mesh: MeshId): string[] {
+  const writer = WRITERS[mesh];
+  return [...new Set([writer.produces, ...(writer.alsoProduces ?? [])].map((k) => k.group))];
 }
 
 function isConsulted(object: KubeObject): boolean {

@@ -6,7 +6,7 @@ import { splitApiVersion } from '../util/api-version.js';
 import { readTrafficSplit } from '../traffic/smi/read.js';
 import { resolveMatches } from '../traffic/route-groups.js';
 import { DEFAULT_CLUSTER_DOMAIN } from '../traffic/service-name.js';
-import { badHeaderName, type ServicePort } from '../traffic/write-common.js';
+import { badHeaderName, type ServicePort, type Writer } from '../traffic/write-common.js';
 import { portTargets, serviceTcpPorts } from './port-targets.js';
 
 /** The native routing objects for one TrafficSplit, or why there are none. */
@@ -75,6 +75,8 @@ export function translateTrafficSplit(
   const planned = portTargets(model, ports.ports, services, complete);
   if (!planned.ok) return planned;
   const writer = WRITERS[mesh];
+  const unwritable = unwritableVersion(writer, options.targetVersions ?? {});
+  if (unwritable !== undefined) return { ok: false, error: unwritable };
   const result = writer.write({
     split: { ...model, backends: planned.kept, ...(matches ? { matches } : {}) },
     matches,
@@ -91,6 +93,25 @@ export function translateTrafficSplit(
     objects: owner ? result.objects.map((o) => ownedBy(o, owner, split)) : result.objects,
     warnings: [...planned.warnings, ...result.warnings],
   };
+}
+
+/**
+ * A requested version of a group the writer writes that it cannot write (a writer without
+ * `versions` writes only its kinds' own). Groups it does not write are not its concern.
+ */
+function unwritableVersion(
+  writer: Writer,
+  requested: Readonly<Record<string, string>>,
+): string | undefined {
+  const kinds = [writer.produces, ...(writer.alsoProduces ?? [])];
+  for (const [group, version] of Object.entries(requested)) {
+    const own = kinds.filter((k) => k.group === group);
+    if (own.length === 0) continue;
+    const supported = writer.versions?.[group] ?? [...new Set(own.map((k) => k.version))];
+    if (!supported.includes(version))
+      return `${group}/${version} is not a version meshwarden writes; it writes ${supported.map((v) => `${group}/${v}`).join(', ')}`;
+  }
+  return undefined;
 }
 
 /**

@@ -366,6 +366,52 @@ describe('meshwarden translate: versions, owners, the cluster’s own objects', 
     expect(unsupported.stderr).toMatch(/gateway\.networking\.k8s\.io\/v1alpha2 is not a version/);
   });
 
+  it('--target-version for a group the mesh does not write, or a version its writer lacks, is refused', async () => {
+    const file = splitFile('v1alpha2');
+    // A typo in the group would otherwise print v1, which Linkerd 2.14 to 2.17 cannot apply.
+    const typo = await run(
+      'translate',
+      '-f',
+      file,
+      service,
+      '--mesh',
+      'linkerd',
+      '--target-version',
+      'gateway.networking.k8s.i/v1beta1',
+    );
+    expect(typo.code).toBe(2);
+    expect(typo.stdout).toBe('');
+    expect(typo.stderr).toMatch(
+      /--target-version names gateway\.networking\.k8s\.i, which --mesh linkerd does not write; it writes gateway\.networking\.k8s\.io/,
+    );
+    // Consul's writer has one version: another is refused, not silently ignored.
+    const consul = await run(
+      'translate',
+      '-f',
+      file,
+      service,
+      '--mesh',
+      'consul',
+      '--target-version',
+      'consul.hashicorp.com/v1beta1',
+    );
+    expect(consul.code).toBe(2);
+    expect(consul.stderr).toMatch(
+      /consul\.hashicorp\.com\/v1beta1 is not a version meshwarden writes; it writes consul\.hashicorp\.com\/v1alpha1/,
+    );
+    const same = await run(
+      'translate',
+      '-f',
+      file,
+      service,
+      '--mesh',
+      'consul',
+      '--target-version',
+      'consul.hashicorp.com/v1alpha1',
+    );
+    expect(same.code, same.stderr).toBe(0);
+  });
+
   it('sets the ownerReference when the split has a uid, as the reconciler does', async () => {
     const withUid = write('with-uid.yaml', [
       {
