@@ -374,6 +374,36 @@ describe('Consul: ServiceDefaults with an L7 protocol (hashicorp/consul agent/co
     expect(names([global])).toEqual([]);
   });
 
+  it('one protocol for the whole chain: the cluster\'s own decide it, a disagreement is a warning ("uses inconsistent protocols", compile.go recordProtocol)', () => {
+    const defaults = (name: string, protocol: string): KubeObject => ({
+      apiVersion: 'consul.hashicorp.com/v1alpha1',
+      kind: 'ServiceDefaults',
+      metadata: { name, namespace: 'shop' },
+      spec: { protocol },
+    });
+    // The root already says http2: the backends' are written with http2, not the port's http.
+    const agreed = ok(s, 'consul', { services: SERVICES, existing: [defaults('web', 'http2')] });
+    expect(
+      byKind(agreed.objects, 'ServiceDefaults').map((d) => [d.metadata?.name, d.spec]),
+    ).toEqual([
+      ['web-v1', { protocol: 'http2' }],
+      ['web-v2', { protocol: 'http2' }],
+    ]);
+    expect(agreed.warnings.join('\n')).not.toMatch(/inconsistent/);
+    // Two of the user's disagree: nothing of theirs is changed, and the warning names them.
+    const split = ok(s, 'consul', {
+      services: SERVICES,
+      existing: [defaults('web-v1', 'grpc'), defaults('web-v2', 'http')],
+      complete: true,
+    });
+    expect(byKind(split.objects, 'ServiceDefaults').map((d) => d.metadata?.name)).toEqual(['web']);
+    expect(split.warnings).toContainEqual(
+      expect.stringMatching(
+        /^the services of this split do not share one protocol \(web: http, web-v1: grpc, web-v2: http\): Consul refuses the ServiceSplitter \("discovery chain uses inconsistent protocols"\)/,
+      ),
+    );
+  });
+
   it('the protocol follows the root port (grpc, http2); a plain TCP root is refused', () => {
     const grpc = [svc('web', { app: 'web' }, [{ name: 'grpc', port: 9090 }])];
     const defaults = byKind(ok(s, 'consul', { services: grpc }).objects, 'ServiceDefaults');

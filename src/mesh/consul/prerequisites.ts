@@ -27,9 +27,12 @@ const L7 = new Set(['http', 'http2', 'grpc']);
  * for the root and for every split target, as consul-k8s's own fixtures write
  * (acceptance/tests/fixtures/bases/crds-oss/servicesplitter.yaml).
  *
+ * The chain's services must also share one protocol ("uses inconsistent protocols").
+ *
  * A service that already has ServiceDefaults keeps them: never overwritten; when their protocol
- * is not L7 a warning says the splitter will be refused. A missing one is written with the root
- * port's protocol (`grpc` or `http2` when the port says so, else `http`), marked with the
+ * is not L7, or the services end up with different protocols, a warning says the splitter will
+ * be refused. A missing one is written with the protocol the cluster's own already agree on,
+ * else the root port's (`grpc` or `http2` when the port says so, else `http`), marked with the
  * prerequisite annotation; offline, where the cluster was not checked, with a warning too.
  */
 export function serviceDefaults(
@@ -44,30 +47,47 @@ export function serviceDefaults(
     input.split.rootService,
     ...input.split.backends.map((b) => b.service ?? b.name),
   ].filter((n, i, all) => all.indexOf(n) === i);
-  const objects: KubeObject[] = [];
-  const warnings: string[] = [];
+  /** Each service's protocol as the cluster already sets it, by name; `missing`: none set. */
+  const theirs = new Map<string, string>();
+  const missing: string[] = [];
+  const notL7: string[] = [];
   for (const name of names) {
     const own = existingObject(input, CONSUL_GROUP, SERVICE_DEFAULTS.kind, name);
     if (own) {
       const set = configuredProtocol(asRecord(own.spec));
       const effective = set ?? globalProtocol ?? 'tcp';
+      theirs.set(name, effective);
       if (!L7.has(effective))
-        warnings.push(
-          `ServiceDefaults ${name} ${set ? `sets protocol ${set}` : 'sets no protocol'}${set ? '' : ` and ProxyDefaults global ${globalProtocol ? `sets ${globalProtocol}` : 'sets none (Consul then uses tcp)'}`}: Consul refuses the ServiceSplitter ("does not permit advanced routing or splitting behavior"); set protocol: ${protocol.value} in it (meshwarden leaves it unchanged)`,
+        notL7.push(
+          `ServiceDefaults ${name} ${set ? `sets protocol ${set}` : 'sets no protocol'}${set ? '' : ` and ProxyDefaults global ${globalProtocol ? `sets ${globalProtocol}` : 'sets none (Consul then uses tcp)'}`}`,
         );
       continue;
     }
-    if (globalProtocol !== undefined && L7.has(globalProtocol)) continue;
-    objects.push({
-      apiVersion: `${CONSUL_GROUP}/${SERVICE_DEFAULTS.version}`,
-      kind: SERVICE_DEFAULTS.kind,
-      metadata: prerequisiteMetadata(name, input),
-      spec: { protocol: protocol.value },
-    });
+    if (globalProtocol !== undefined && L7.has(globalProtocol)) theirs.set(name, globalProtocol);
+    else missing.push(name);
   }
+  // The chain takes one protocol (compile.go `recordProtocol`: "uses inconsistent protocols"):
+  // the one the cluster already sets, when its L7 settings agree, else the root port's.
+  const agreed = [...new Set([...theirs.values()].filter((p) => L7.has(p)))];
+  const value = agreed.length === 1 && agreed[0] !== undefined ? agreed[0] : protocol.value;
+  const objects: KubeObject[] = missing.map((name) => ({
+    apiVersion: `${CONSUL_GROUP}/${SERVICE_DEFAULTS.version}`,
+    kind: SERVICE_DEFAULTS.kind,
+    metadata: prerequisiteMetadata(name, input),
+    spec: { protocol: value },
+  }));
+  const warnings = notL7.map(
+    (what) =>
+      `${what}: Consul refuses the ServiceSplitter ("does not permit advanced routing or splitting behavior"); set protocol: ${value} in it (meshwarden leaves it unchanged)`,
+  );
+  const chain = names.map((name) => [name, theirs.get(name) ?? value] as const);
+  if (warnings.length === 0 && new Set(chain.map(([, p]) => p)).size > 1)
+    warnings.push(
+      `the services of this split do not share one protocol (${chain.map(([n, p]) => `${n}: ${p}`).join(', ')}): Consul refuses the ServiceSplitter ("discovery chain uses inconsistent protocols"); give their ServiceDefaults one protocol (meshwarden leaves them unchanged)`,
+    );
   if (objects.length > 0 && !input.context.complete)
     warnings.push(
-      `ServiceDefaults with protocol ${protocol.value} are included for ${objects.map((o) => o.metadata?.name).join(', ')}: Consul refuses a ServiceSplitter unless the root and every backend have an L7 protocol. The cluster was not checked: if it already has ServiceDefaults of these names, leave these out, or applying them replaces yours`,
+      `ServiceDefaults with protocol ${value} are included for ${objects.map((o) => o.metadata?.name).join(', ')}: Consul refuses a ServiceSplitter unless the root and every backend have the same L7 protocol. The cluster was not checked: if it already has ServiceDefaults of these names, leave these out, or applying them replaces yours`,
     );
   return { objects, warnings };
 }
