@@ -479,6 +479,22 @@ describe('App Mesh: Flagger’s layout (fluxcd/flagger pkg/router/appmesh_v1beta
     );
   });
 
+  it('a named targetPort cannot give the listener its container port: a warning says so', () => {
+    const named = [
+      svc('web', { app: 'web' }),
+      svc('web-v1', { app: 'web', version: 'v1' }, [{ name: 'http', port: 80, targetPort: 'web' }]),
+      svc('web-v2', { app: 'web', version: 'v2' }),
+    ];
+    const { objects, warnings } = ok(s, 'appmesh', { services: named });
+    const v1 = byKind(objects, 'VirtualNode').find((n) => n.metadata?.name === 'web-v1');
+    expect((v1?.spec as any).listeners).toEqual([{ portMapping: { port: 80, protocol: 'http' } }]);
+    expect(warnings).toContainEqual(
+      expect.stringMatching(
+        /^VirtualNode web-v1 listens on 80, the Service's port: its targetPort "web"/,
+      ),
+    );
+  });
+
   it("the user's VirtualService with another provider is left alone, with a warning", () => {
     const theirs: KubeObject = {
       apiVersion: 'appmesh.k8s.aws/v1beta2',

@@ -78,7 +78,16 @@ export function virtualNodeFor(
       },
     },
   };
-  return { name: service, object };
+  const named = ports.filter((p) => typeof p.targetPort === 'string');
+  return {
+    name: service,
+    object,
+    ...(named.length > 0
+      ? {
+          warning: `VirtualNode ${service} listens on ${named.map((p) => p.port).join(', ')}, the Service's port: its targetPort ${named.map((p) => `"${String(p.targetPort)}"`).join(', ')} names a container port whose number is not known here, and App Mesh listeners take the container port (as Flagger writes them)`,
+        }
+      : {}),
+  };
 }
 
 function nodeSelecting(
