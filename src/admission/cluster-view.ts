@@ -1,5 +1,6 @@
 import type { MeshId } from '../mesh/ids.js';
 import type { KubeObject } from '../k8s/objects.js';
+import type { TranslateOptions } from '../translation/translate.js';
 import { splitApiVersion } from '../util/api-version.js';
 
 /**
@@ -38,6 +39,16 @@ export interface ClusterView {
   /** SMI `HTTPRouteGroup`s of a namespace (translation of `spec.matches`). */
   httpRouteGroups(namespace: string): readonly KubeObject[];
   /**
+   * The mesh objects translation consults (the kinds the registry's writers name in `consults`):
+   * those of a namespace, and those that count in any namespace. Writers filter them further.
+   */
+  meshObjects?(namespace: string): readonly KubeObject[];
+  /**
+   * True when the view is the cluster's watch caches, so that a Service or mesh object it does
+   * not hold does not exist; offline input may be partial.
+   */
+  readonly complete?: boolean;
+  /**
    * The ServiceAccount meshwarden's own controller writes as, `namespace/name` (serve's
    * `--controller-service-account`), when known.
    */
@@ -58,6 +69,8 @@ export interface StaticClusterFacts {
   services?: readonly KubeObject[];
   httpRouteGroups?: readonly KubeObject[];
   controllerServiceAccount?: string;
+  /** The facts are all the cluster holds (tests of in-cluster behaviour). */
+  complete?: boolean;
 }
 
 /** A fixed view, for the offline CLI and tests. */
@@ -85,6 +98,25 @@ export function staticClusterView(facts: StaticClusterFacts = {}): ClusterView {
     trafficSplit: (ns, name) => byName(facts.trafficSplits, ns, name),
     services: (ns) => inNamespace(facts.services, ns),
     httpRouteGroups: (ns) => inNamespace(facts.httpRouteGroups, ns),
+    // Every `--context` object: writers pick the kinds they consult, by namespace where it counts.
+    meshObjects: () => facts.objects ?? [],
+    ...(facts.complete === undefined ? {} : { complete: facts.complete }),
     controllerServiceAccount: () => facts.controllerServiceAccount,
+  };
+}
+
+/**
+ * What translating a TrafficSplit of `namespace` may know from the view. The reconciler and the
+ * guard's check of the reconciler's writes both translate with these, so they agree.
+ */
+export function splitTranslationInputs(
+  cluster: ClusterView,
+  namespace: string,
+): Pick<TranslateOptions, 'services' | 'routeGroups' | 'existing' | 'complete'> {
+  return {
+    services: cluster.services(namespace),
+    routeGroups: cluster.httpRouteGroups(namespace),
+    existing: cluster.meshObjects?.(namespace) ?? [],
+    complete: cluster.complete === true,
   };
 }

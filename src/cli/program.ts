@@ -184,6 +184,11 @@ export function buildProgram(): Command {
     )
     .option('--port <n...>', 'root Service ports, when its manifest is not in the input')
     .option(
+      '--target-version <group/version>',
+      'API version to write for an API group, as <group>/<version>, e.g. Gateway API v1beta1 for Linkerd 2.14 to 2.17 (repeatable)',
+      collect,
+    )
+    .option(
       '--cluster-domain <domain>',
       'cluster DNS domain for fully qualified hosts',
       'cluster.local',

@@ -1,6 +1,7 @@
 import { stringify } from 'yaml';
 import type { KubeObject } from '../k8s/objects.js';
-import { isMeshId, MESH_IDS } from '../mesh/ids.js';
+import { isMeshId, MESH_IDS, type MeshId } from '../mesh/ids.js';
+import { CONSULTED_KINDS, WRITERS } from '../mesh/registry.js';
 import { splitApiVersion } from '../util/api-version.js';
 import { TRAFFIC_SPLIT_GROUP } from '../traffic/smi/api.js';
 import { isHttpRouteGroup } from '../traffic/route-groups.js';
@@ -14,6 +15,7 @@ export interface TranslateFlags {
   output: 'yaml' | 'json';
   port?: string[];
   clusterDomain?: string;
+  targetVersion?: string[];
 }
 
 /**
@@ -32,11 +34,20 @@ export async function runTranslate(flags: TranslateFlags): Promise<void> {
       throw new UsageError(`--port takes a port number (1-65535); got ${text}`);
     return port;
   });
+  const targetVersions = parseTargetVersions(flags.targetVersion ?? []);
+  const written = writtenGroups(mesh);
+  for (const group of Object.keys(targetVersions))
+    if (!written.includes(group))
+      throw new UsageError(
+        `--target-version names ${group}, which --mesh ${mesh} does not write; it writes ${written.join(', ')}`,
+      );
   const read = await readManifests(flags.filename);
   const problems = read.errors.map((e) => `error: ${formatInputError(e)}`);
   const splits = read.objects.filter((o) => isTrafficSplit(o.object));
   const services = read.objects.map((o) => o.object).filter(isService);
   const routeGroups = read.objects.map((o) => o.object).filter(isHttpRouteGroup);
+  // The cluster's own mesh objects, when given: used as they are, never written over.
+  const existing = read.objects.map((o) => o.object).filter(isConsulted);
   if (splits.length === 0 && problems.length === 0)
     problems.push(`error: no ${TRAFFIC_SPLIT_GROUP} TrafficSplit in ${flags.filename.join(', ')}`);
 
@@ -46,6 +57,8 @@ export async function runTranslate(flags: TranslateFlags): Promise<void> {
     const result = translateTrafficSplit(item.object, mesh, {
       services,
       routeGroups,
+      existing,
+      targetVersions,
       ...(ports.length > 0 ? { ports } : {}),
       ...(flags.clusterDomain === undefined ? {} : { clusterDomain: flags.clusterDomain }),
     });
@@ -80,6 +93,41 @@ function isTrafficSplit(object: KubeObject): boolean {
   return (
     object.kind === 'TrafficSplit' && splitApiVersion(apiVersion).group === TRAFFIC_SPLIT_GROUP
   );
+}
+
+/** `--target-version group/version`, repeatable: one version per API group. */
+function parseTargetVersions(values: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const value of values) {
+    const slash = value.lastIndexOf('/');
+    const group = value.slice(0, slash);
+    const version = value.slice(slash + 1);
+    if (
+      slash <= 0 ||
+      !/^[a-z0-9.-]+$/.test(group) ||
+      !/^v[0-9]+((alpha|beta)[0-9]+)?$/.test(version)
+    )
+      throw new UsageError(
+        `--target-version takes <group>/<version>, e.g. <group>/v1beta1; got ${value}`,
+      );
+    if (out[group] !== undefined && out[group] !== version)
+      throw new UsageError(`--target-version gives ${group} twice (${out[group]}, ${version})`);
+    out[group] = version;
+  }
+  return out;
+}
+
+/** The API groups of the kinds a mesh's translation writes. */
+function writtenGroups(mesh: MeshId): string[] {
+  const writer = WRITERS[mesh];
+  return [...new Set([writer.produces, ...(writer.alsoProduces ?? [])].map((k) => k.group))];
+}
+
+function isConsulted(object: KubeObject): boolean {
+  const group = splitApiVersion(
+    typeof object.apiVersion === 'string' ? object.apiVersion : '',
+  ).group;
+  return CONSULTED_KINDS.some((k) => k.group === group && k.kind === object.kind);
 }
 
 function isService(object: KubeObject): boolean {

@@ -3,7 +3,6 @@ import type { ClusterView } from '../admission/cluster-view.js';
 import type { PolicyStore } from '../policy/store.js';
 import type { PolicySpec } from '../policy/types.js';
 import type { Metrics } from '../observability/metrics.js';
-import { translateTrafficSplit } from '../translation/translate.js';
 import { CertificateManager, type KeyPairSink } from './certificates/manager.js';
 import type { CertificateTiming } from './certificates/plan.js';
 import type { ReplicaProbe } from './certificates/probe.js';
@@ -17,6 +16,7 @@ import { MeshDetector } from './mesh-detection.js';
 import { PolicyConfigMaps } from './policy-configmaps.js';
 import { PreferredVersionCache } from './preferred-version-cache.js';
 import { TrafficSplitReconciler, type Translate } from './traffic-split-reconciler.js';
+import { ConsultedObjects, translateFromView } from './translation-inputs.js';
 
 /** Timings and seams; production uses the defaults, tests shorten them. */
 export interface ControllerTuning {
@@ -106,6 +106,8 @@ interface Caches {
   readonly rollouts: PreferredVersionCache;
   /** HTTPRouteGroups for TrafficSplit matches. */
   readonly routeGroups: PreferredVersionCache;
+  /** The mesh objects translation consults (ServiceDefaults, VirtualNodes, ...). */
+  readonly consulted: ConsultedObjects;
 }
 
 /** The parts built from the options; the elector starts them once it exists. */
@@ -190,6 +192,7 @@ function watchCaches(base: Base): Caches {
     canaries: preferred('flagger.app', 'Canary', 'canaries'),
     rollouts: preferred('argoproj.io', 'Rollout', 'rollouts'),
     routeGroups: preferred('specs.smi-spec.io', 'HTTPRouteGroup', 'httproutegroups'),
+    consulted: new ConsultedObjects(client, discovery, informer),
   };
 }
 
@@ -219,6 +222,8 @@ function buildParts(base: Base, options: ClusterRuntimeOptions): Parts {
     trafficSplit: (ns, name) => reconciler.split(ns, name),
     services: (ns) => caches.services.list(ns),
     httpRouteGroups: (ns) => caches.routeGroups.current()?.list(ns) ?? [],
+    meshObjects: (ns) => caches.consulted.list(ns),
+    complete: true,
     controllerServiceAccount: () => options.controllerServiceAccount,
   };
   const reconciler = new TrafficSplitReconciler({
@@ -226,7 +231,7 @@ function buildParts(base: Base, options: ClusterRuntimeOptions): Parts {
     discovery,
     policy,
     cluster,
-    translate: tuning.translate ?? translateWithCaches(caches),
+    translate: tuning.translate ?? translateFromView(cluster, discovery),
     events,
     isLeader,
     metrics,
@@ -261,21 +266,12 @@ function buildParts(base: Base, options: ClusterRuntimeOptions): Parts {
   return parts;
 }
 
-function translateWithCaches(caches: Caches): Translate {
-  return (split, mesh) => {
-    const namespace = split.metadata?.namespace;
-    return translateTrafficSplit(split, mesh, {
-      services: caches.services.list(namespace),
-      routeGroups: caches.routeGroups.current()?.list(namespace) ?? [],
-    });
-  };
-}
-
 /** A namespace's labels, a Service's ports or a route group's matches change its splits. */
 function requeueOnCacheChanges({ caches, reconciler }: Parts): void {
   caches.namespaces.on('update', (ns) => reconciler.enqueueNamespace(ns.metadata?.name ?? ''));
   caches.services.on('change', (svc) => reconciler.enqueueNamespace(svc.metadata?.namespace ?? ''));
   caches.routeGroups.onChange((g) => reconciler.enqueueNamespace(g.metadata?.namespace ?? ''));
+  caches.consulted.onChange((o) => reconciler.enqueueNamespace(o.metadata?.namespace ?? ''));
 }
 
 function certificateManager(
@@ -343,7 +339,12 @@ async function startParts(
     logger: base.log,
     reconciler: parts.reconciler,
     meshDetector: parts.meshDetector,
-    followers: [parts.caches.canaries, parts.caches.rollouts, parts.caches.routeGroups],
+    followers: [
+      parts.caches.canaries,
+      parts.caches.rollouts,
+      parts.caches.routeGroups,
+      ...parts.caches.consulted.caches,
+    ],
     ...(tuning.discoveryRefreshMs === undefined ? {} : { refreshMs: tuning.discoveryRefreshMs }),
     ...(tuning.resyncMs === undefined ? {} : { resyncMs: tuning.resyncMs }),
   });
@@ -390,6 +391,7 @@ function runtimeHandle(
         caches.canaries.stop(),
         caches.rollouts.stop(),
         caches.routeGroups.stop(),
+        caches.consulted.stop(),
       ]);
     },
   };

@@ -6,7 +6,7 @@ import { NAMESPACE_ENFORCE_LABEL } from '../k8s/keys.js';
 import { resolveMesh } from '../admission/mesh-resolution.js';
 import type { KubeObject, OwnerReference } from '../k8s/objects.js';
 import type { MeshId } from '../mesh/ids.js';
-import { WRITTEN_KINDS } from '../mesh/registry.js';
+import { WRITTEN_KIND_VERSIONS } from '../mesh/registry.js';
 import type { PolicyStore } from '../policy/store.js';
 import type { Metrics } from '../observability/metrics.js';
 import { TRAFFIC_SPLIT_GROUP } from '../traffic/smi/api.js';
@@ -24,14 +24,14 @@ import { WorkQueue } from './work-queue.js';
 export const TRAFFIC_SPLIT_RESOURCE = 'trafficsplits';
 
 /**
- * The kinds translation writes (CONTRACT §7), from the writers in the registry, watched to put
- * back drift and to prune. OSM's output is a TrafficSplit, which OSM reads as it is: nothing is
- * written for it.
+ * The kinds translation writes (CONTRACT §7), from the writers in the registry, in every version
+ * a writer can write them (most preferred first), watched to put back drift and to prune. OSM's
+ * output is a TrafficSplit, which OSM reads as it is: nothing is written for it.
  */
-export const TRANSLATION_TARGETS: readonly { apiVersion: string; kind: string }[] =
-  WRITTEN_KINDS.filter((gvk) => gvk.group !== TRAFFIC_SPLIT_GROUP).map((gvk) => ({
-    apiVersion: apiVersionOf(gvk),
-    kind: gvk.kind,
+export const TRANSLATION_TARGETS: readonly { kind: string; apiVersions: readonly string[] }[] =
+  WRITTEN_KIND_VERSIONS.filter((k) => k.group !== TRAFFIC_SPLIT_GROUP).map((k) => ({
+    kind: k.kind,
+    apiVersions: k.versions.map((version) => apiVersionOf({ ...k, version })),
   }));
 
 export type Translate = (split: KubeObject, mesh: MeshId) => TranslationResult;
@@ -251,7 +251,10 @@ export class TrafficSplitReconciler {
     const ns = resource.namespaced ? namespace : undefined;
     if (!resource.namespaced) delete object.metadata?.namespace;
     const path = objectPath(apiVersion, resource.name, ns, objName);
-    const cached = this.#watches.watchOwned(resource).get(objName, ns);
+    const owned = this.#watches.watchOwned(resource);
+    // A watch on another version of the kind renders its objects in that version: ask for ours.
+    const cached =
+      owned.resource.apiVersion === apiVersion ? owned.informer.get(objName, ns) : undefined;
     const current = cached ?? (await this.#o.client.get(path));
     if (current && !controlledBy(current, split)) {
       events.record(

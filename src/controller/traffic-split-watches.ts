@@ -15,8 +15,11 @@ export interface TrafficSplitWatchesOptions {
   /** The TrafficSplit API group and resource. */
   readonly group: string;
   readonly resource: string;
-  /** The kinds translation writes, watched (by the managed-by label) to put back drift and prune. */
-  readonly targets: readonly { apiVersion: string; kind: string }[];
+  /**
+   * The kinds translation writes, watched (by the managed-by label) to put back drift and prune:
+   * each in the first of its versions (most preferred first) that the cluster serves.
+   */
+  readonly targets: readonly { readonly kind: string; readonly apiVersions: readonly string[] }[];
   /** A split, or an object it owns, changed: `namespace/name` of the split. */
   readonly onChange: (key: string) => void;
 }
@@ -29,7 +32,10 @@ export class TrafficSplitWatches {
   readonly #o: TrafficSplitWatchesOptions;
   /** TrafficSplit informers by version, in the server's priority order. */
   #splits = new Map<string, Informer>();
-  /** Informers on the kinds meshwarden writes, by `apiVersion kind`. */
+  /**
+   * Informers on the kinds meshwarden writes, by `group kind`: one version each, since every
+   * served version lists the same objects (a second watch would prune them twice).
+   */
   readonly #owned = new Map<string, { informer: Informer; resource: ResolvedResource }>();
 
   constructor(options: TrafficSplitWatchesOptions) {
@@ -85,9 +91,35 @@ export class TrafficSplitWatches {
     }
     this.#splits = next;
     for (const target of this.#o.targets) {
-      const served = await discovery.resolve(target.apiVersion, target.kind);
-      if (served) this.watchOwned(served);
+      for (const apiVersion of target.apiVersions) {
+        const served = await discovery.resolve(apiVersion, target.kind);
+        if (!served) continue;
+        await this.#replaceUnserved(served, target.apiVersions, discovery);
+        this.watchOwned(served);
+        break;
+      }
     }
+  }
+
+  /** Stops a watch on another version of `served`'s kind that the cluster no longer serves. */
+  async #replaceUnserved(
+    served: ResolvedResource,
+    versions: readonly string[],
+    discovery: Discovery,
+  ): Promise<void> {
+    const id = ownedId(served);
+    const existing = this.#owned.get(id);
+    if (!existing || existing.resource.apiVersion === served.apiVersion) return;
+    const stillServed = versions.includes(existing.resource.apiVersion)
+      ? await discovery.resolve(existing.resource.apiVersion, served.kind)
+      : undefined;
+    if (stillServed) return;
+    this.#o.logger.info(
+      { kind: served.kind, from: existing.resource.apiVersion, to: served.apiVersion },
+      'written kind watched in another version',
+    );
+    this.#owned.delete(id);
+    await existing.informer.stop();
   }
 
   /** `namespace/name` of every TrafficSplit in the caches. */
@@ -98,11 +130,14 @@ export class TrafficSplitWatches {
     return keys;
   }
 
-  /** The watch on a kind meshwarden writes, started on first use. */
-  watchOwned(resource: ResolvedResource): Informer {
-    const id = `${resource.apiVersion} ${resource.kind}`;
+  /**
+   * The watch on a kind meshwarden writes, started on first use; when the kind is already watched
+   * in another version, that watch (whose objects render in its own version).
+   */
+  watchOwned(resource: ResolvedResource): { informer: Informer; resource: ResolvedResource } {
+    const id = ownedId(resource);
     const existing = this.#owned.get(id);
-    if (existing) return existing.informer;
+    if (existing) return existing;
     const informer = new Informer(
       this.#o.client,
       {
@@ -120,8 +155,9 @@ export class TrafficSplitWatches {
           this.#o.onChange(`${object.metadata?.namespace ?? ''}/${ref.name}`);
     });
     informer.start();
-    this.#owned.set(id, { informer, resource });
-    return informer;
+    const watch = { informer, resource };
+    this.#owned.set(id, watch);
+    return watch;
   }
 
   /**
@@ -166,4 +202,8 @@ export function pickWrittenVersion(copies: readonly KubeObject[]): KubeObject | 
     if (!latest || time >= latest.time) latest = { apiVersion: entry.apiVersion, time };
   }
   return copies.find((c) => c.apiVersion === latest?.apiVersion) ?? first;
+}
+
+function ownedId(resource: ResolvedResource): string {
+  return `${splitApiVersion(resource.apiVersion).group} ${resource.kind}`;
 }

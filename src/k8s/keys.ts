@@ -10,6 +10,13 @@ export const MANAGED_BY_VALUE = 'meshwarden';
 /** Annotation naming the object a translated object was made from. */
 export const SOURCE_ANNOTATION = 'meshwarden.io/source';
 
+/**
+ * Annotation on an object translation writes besides the route itself, because the mesh needs it
+ * to route the split (a Consul ServiceDefaults, an App Mesh VirtualService): `checked` when the
+ * cluster was seen to have none of that name, `unchecked` when written offline without knowing.
+ */
+export const PREREQUISITE_ANNOTATION = 'meshwarden.io/prerequisite';
+
 /** Annotation with a reason that lifts the limits for users in `overrideGroups` (CONTRACT §5). */
 export const ALLOW_WEIGHT_JUMP_ANNOTATION = 'meshwarden.io/allow-weight-jump';
 

@@ -26,6 +26,8 @@ export interface MeshHome<Id extends string = string> {
   readonly routing: MeshRouting;
   /** Route kinds of the mesh's own API beyond its (possibly shared) routing's, read the same way. */
   readonly routeKinds?: readonly RouteKind[];
+  /** Versions to write per API group when neither a flag nor the cluster says (Linkerd's bundles). */
+  readonly targetVersions?: Readonly<Record<string, string>>;
 }
 
 /** Declares a home, keeping its id as a literal type (the registry derives `MeshId` from it). */

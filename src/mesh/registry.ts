@@ -2,7 +2,7 @@ import type { GroupVersionKind } from '../k8s/objects.js';
 import type { RouteKind } from '../traffic/read-common.js';
 import { KNATIVE_ROUTE_KINDS } from '../traffic/knative/index.js';
 import { TRAFFIC_SPLIT_ROUTE_KIND } from '../traffic/smi/read.js';
-import type { Writer } from '../traffic/write-common.js';
+import type { ConsultedKind, Writer } from '../traffic/write-common.js';
 import type { MeshAdapter } from './adapter.js';
 import { appmeshHome } from './appmesh/index.js';
 import { consulHome } from './consul/index.js';
@@ -90,12 +90,40 @@ export const WRITERS = Object.fromEntries(
   HOMES.map((home) => [home.id, home.routing.writer]),
 ) as Readonly<Record<MeshId, Writer>>;
 
-/** Every kind a writer produces, once each, in registry order. */
-export const WRITTEN_KINDS: readonly GroupVersionKind[] = MESH_ROUTINGS.map(
-  (routing) => routing.writer.produces,
-).filter(
+/** Every kind a writer produces (routes, then prerequisites), once each, in registry order. */
+export const WRITTEN_KINDS: readonly GroupVersionKind[] = MESH_ROUTINGS.flatMap((routing) => [
+  routing.writer.produces,
+  ...(routing.writer.alsoProduces ?? []),
+]).filter(
   (gvk, i, all) =>
     all.findIndex(
       (o) => o.group === gvk.group && o.version === gvk.version && o.kind === gvk.kind,
     ) === i,
 );
+
+/**
+ * Each written kind (by group and kind) with every version some writer can write it in, most
+ * preferred first: a writer's `versions` for the kind's group, else the kind's own version.
+ */
+export const WRITTEN_KIND_VERSIONS: readonly {
+  readonly group: string;
+  readonly kind: string;
+  readonly versions: readonly string[];
+}[] = writtenKindVersions();
+
+function writtenKindVersions(): { group: string; kind: string; versions: string[] }[] {
+  const out: { group: string; kind: string; versions: string[] }[] = [];
+  for (const { writer } of MESH_ROUTINGS)
+    for (const gvk of [writer.produces, ...(writer.alsoProduces ?? [])]) {
+      const versions = writer.versions?.[gvk.group] ?? [gvk.version];
+      const known = out.find((o) => o.group === gvk.group && o.kind === gvk.kind);
+      if (!known) out.push({ group: gvk.group, kind: gvk.kind, versions: [...versions] });
+      else for (const v of versions) if (!known.versions.includes(v)) known.versions.push(v);
+    }
+  return out;
+}
+
+/** Kinds whose existing objects writers consult (a ServiceDefaults, a VirtualNode), once each. */
+export const CONSULTED_KINDS: readonly ConsultedKind[] = MESH_ROUTINGS.flatMap(
+  (routing) => routing.writer.consults ?? [],
+).filter((k, i, all) => all.findIndex((o) => o.group === k.group && o.kind === k.kind) === i);

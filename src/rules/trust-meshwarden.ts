@@ -1,3 +1,4 @@
+import { splitTranslationInputs } from '../admission/cluster-view.js';
 import type { RuleContext } from '../admission/rule.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../k8s/keys.js';
 import type { KubeObject } from '../k8s/objects.js';
@@ -15,7 +16,8 @@ import type { ControllerVerdict } from './trust-common.js';
  * a TrafficSplit, labelled `app.kubernetes.io/managed-by: meshwarden` and with a controller
  * ownerReference to the split. The split itself was judged when it was written, so the write
  * passes when its weights are exactly what translating the cached split gives, the same way
- * the reconciler translates it (same mesh, Services and HTTPRouteGroups from the caches).
+ * the reconciler translates it (same mesh; Services, HTTPRouteGroups and the mesh objects it
+ * consults from the caches, which are complete: `splitTranslationInputs`).
  */
 
 /** The TrafficSplit a meshwarden-managed object claims to be translated from. */
@@ -62,10 +64,11 @@ export function meshwardenVerdict(
     return judge(
       `its ownerReference to TrafficSplit ${id} has uid ${owner.uid ?? 'none'}, but that split's uid is ${split.metadata?.uid ?? 'unknown'}`,
     );
-  const result = translateTrafficSplit(split, ctx.mesh, {
-    services: ctx.cluster.services(namespace),
-    routeGroups: ctx.cluster.httpRouteGroups(namespace),
-  });
+  const result = translateTrafficSplit(
+    split,
+    ctx.mesh,
+    splitTranslationInputs(ctx.cluster, namespace),
+  );
   if (!result.ok)
     return judge(`TrafficSplit ${id} does not translate for ${ctx.mesh}: ${result.error}`);
   const { group } = splitApiVersion(object.apiVersion ?? '');

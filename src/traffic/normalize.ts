@@ -97,3 +97,42 @@ function zeroed(raw: readonly bigint[], out: readonly bigint[]): number[] {
   });
   return indexes;
 }
+
+/**
+ * Relative whole-number weights, each at most `max` (HTTPRoute backendRefs: 0 to 1,000,000),
+ * keeping the exact proportions whenever that fits: whole percentages when they are exact (a
+ * 90/10 split reads as 90 and 10), otherwise the raw weights divided by their common factor
+ * (1 against 500 stays 1 and 500). Only raw weights too large for `max` are scaled, and then a
+ * non-zero weight is kept at 1 at least, so it never vanishes; `approximated` says so.
+ */
+export function toRelative(
+  weights: readonly bigint[],
+  max: bigint,
+): Normalized & { readonly approximated: boolean } {
+  const percent = apportion(weights, 100n);
+  let sum = 0n;
+  for (const w of weights) sum += w;
+  const exactPercent = weights.every((w, i) => w * 100n === (percent[i] ?? 0n) * sum);
+  if (exactPercent && 100n <= max)
+    return { weights: percent.map(Number), roundedToZero: [], approximated: false };
+  let g = 0n;
+  for (const w of weights) g = gcd(g, w);
+  const reduced = weights.map((w) => w / (g === 0n ? 1n : g));
+  let largest = 0n;
+  for (const w of reduced) if (w > largest) largest = w;
+  if (largest <= max)
+    return { weights: reduced.map(Number), roundedToZero: [], approximated: false };
+  // Scale so the largest weight is `max`; keep every non-zero weight at 1 or more.
+  const scaled = reduced.map((w) => {
+    if (w === 0n) return 0n;
+    const s = (w * max + largest / 2n) / largest;
+    return s === 0n ? 1n : s;
+  });
+  return { weights: scaled.map(Number), roundedToZero: [], approximated: true };
+}
+
+function gcd(a: bigint, b: bigint): bigint {
+  let [x, y] = [a, b];
+  while (y !== 0n) [x, y] = [y, x % y];
+  return x;
+}

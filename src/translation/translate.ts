@@ -1,13 +1,13 @@
-import type { KubeObject } from '../k8s/objects.js';
+import type { KubeObject, OwnerReference } from '../k8s/objects.js';
 import type { MeshId } from '../mesh/ids.js';
-import { WRITERS } from '../mesh/registry.js';
-import { asArray, asRecord } from '../util/objects.js';
+import { meshHomeOf, WRITERS } from '../mesh/registry.js';
 import type { HttpMatch, LocatedError } from '../traffic/model.js';
 import { splitApiVersion } from '../util/api-version.js';
 import { readTrafficSplit } from '../traffic/smi/read.js';
 import { resolveMatches } from '../traffic/route-groups.js';
 import { DEFAULT_CLUSTER_DOMAIN } from '../traffic/service-name.js';
-import { badHeaderName, type ServicePort } from '../traffic/write-common.js';
+import { badHeaderName, type ServicePort, type Writer } from '../traffic/write-common.js';
+import { portTargets, serviceTcpPorts } from './port-targets.js';
 
 /** The native routing objects for one TrafficSplit, or why there are none. */
 export type TranslationResult =
@@ -30,6 +30,16 @@ export interface TranslateOptions {
   readonly namespace?: string;
   /** Cluster DNS domain for fully qualified hosts (Istio). */
   readonly clusterDomain?: string;
+  /**
+   * Mesh objects the cluster already holds in the split's namespace (ServiceDefaults,
+   * ProxyDefaults, App Mesh VirtualNodes and VirtualServices): the user's own are used, never
+   * overwritten.
+   */
+  readonly existing?: readonly KubeObject[];
+  /** `services` and `existing` are all the cluster holds (watch caches); offline input is not. */
+  readonly complete?: boolean;
+  /** Version to write per API group (`--target-version group/version`, or cluster discovery). */
+  readonly targetVersions?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -60,13 +70,71 @@ export function translateTrafficSplit(
   }
   const ports = rootPorts(model.rootService, model.namespace, options);
   if (!ports.ok) return { ok: false, error: ports.error };
+  const complete = options.complete === true;
+  const services = options.services ?? [];
+  const planned = portTargets(model, ports.ports, services, complete);
+  if (!planned.ok) return planned;
   const writer = WRITERS[mesh];
-  return writer.write({
-    split: { ...model, ...(matches ? { matches } : {}) },
+  const unwritable = unwritableVersion(writer, options.targetVersions ?? {});
+  if (unwritable !== undefined) return { ok: false, error: unwritable };
+  const result = writer.write({
+    split: { ...model, backends: planned.kept, ...(matches ? { matches } : {}) },
     matches,
     ports: ports.ports,
+    targets: planned.targets,
     clusterDomain: options.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
+    versions: { ...meshHomeOf(mesh).targetVersions, ...options.targetVersions },
+    context: { services, existing: options.existing ?? [], complete },
   });
+  if (!result.ok) return result;
+  const owner = ownerReference(split);
+  return {
+    ok: true,
+    objects: owner ? result.objects.map((o) => ownedBy(o, owner, split)) : result.objects,
+    warnings: [...planned.warnings, ...result.warnings],
+  };
+}
+
+/**
+ * A requested version of a group the writer writes that it cannot write (a writer without
+ * `versions` writes only its kinds' own). Groups it does not write are not its concern.
+ */
+function unwritableVersion(
+  writer: Writer,
+  requested: Readonly<Record<string, string>>,
+): string | undefined {
+  const kinds = [writer.produces, ...(writer.alsoProduces ?? [])];
+  for (const [group, version] of Object.entries(requested)) {
+    const own = kinds.filter((k) => k.group === group);
+    if (own.length === 0) continue;
+    const supported = writer.versions?.[group] ?? [...new Set(own.map((k) => k.version))];
+    if (!supported.includes(version))
+      return `${group}/${version} is not a version meshwarden writes; it writes ${supported.map((v) => `${group}/${v}`).join(', ')}`;
+  }
+  return undefined;
+}
+
+/**
+ * The controller reference every translated object carries, as the reconciler sets it: deleting
+ * the split deletes them. Only a split read from a cluster has a uid to refer to.
+ */
+export function ownerReference(split: KubeObject): OwnerReference | undefined {
+  const meta = split.metadata;
+  if (typeof meta?.uid !== 'string' || meta.uid === '' || typeof meta.name !== 'string')
+    return undefined;
+  return {
+    apiVersion: typeof split.apiVersion === 'string' ? split.apiVersion : '',
+    kind: 'TrafficSplit',
+    name: meta.name,
+    uid: meta.uid,
+    controller: true,
+  };
+}
+
+function ownedBy(object: KubeObject, owner: OwnerReference, split: KubeObject): KubeObject {
+  // OSM's output is the split itself (in another version): it cannot own itself.
+  if (object.kind === split.kind && object.metadata?.name === split.metadata?.name) return object;
+  return { ...object, metadata: { ...object.metadata, ownerReferences: [owner] } };
 }
 
 /** One line per problem, each with its field path. */
@@ -107,14 +175,6 @@ function rootPorts(
       (s.metadata.namespace ?? namespace) === namespace,
   );
   if (!service) return { ok: true, ports: undefined };
-  const ports: ServicePort[] = [];
-  for (const item of asArray(asRecord(service.spec)?.ports) ?? []) {
-    const p = asRecord(item);
-    const protocol = p?.protocol ?? 'TCP';
-    if (!p || typeof p.port !== 'number' || protocol !== 'TCP') continue;
-    if (ports.some((q) => q.port === p.port)) continue;
-    ports.push({ port: p.port, ...(typeof p.name === 'string' ? { name: p.name } : {}) });
-  }
   // An empty list (found, but no TCP port) lets writers that need a port say so.
-  return { ok: true, ports };
+  return { ok: true, ports: serviceTcpPorts(service) };
 }

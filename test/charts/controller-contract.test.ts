@@ -1,4 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CONSULTED_KINDS, WRITTEN_KINDS } from '../../src/mesh/registry.js';
+import { TRAFFIC_SPLIT_GROUP } from '../../src/traffic/smi/api.js';
 import { parseServeFlags } from '../helpers/cli.js';
 import { NAMESPACE, RELEASE, render, requireHelm, type KubeObject } from './helm.js';
 
@@ -110,6 +112,28 @@ describe('chart and controller agree', () => {
     (group, resource) => {
       const { objects } = render();
       for (const verb of ['list', 'watch', 'patch', 'delete'])
+        expect(grants(objects, 'ClusterRole', group, resource, verb), verb).toBe(true);
+    },
+  );
+
+  // From the registry: every kind a writer produces (routes and prerequisites) is applied and
+  // pruned, and every kind a writer consults is watched, whatever the chart's lists say.
+  const derivedWrites: [string, string][] = WRITTEN_KINDS.filter(
+    (k) => k.group !== TRAFFIC_SPLIT_GROUP,
+  ).map((k) => [k.group, `${k.kind.toLowerCase()}${k.kind.endsWith('s') ? '' : 's'}`]);
+  it.each(derivedWrites)(
+    'RBAC lets the reconciler apply and prune written kind %s/%s',
+    (group, resource) => {
+      const { objects } = render();
+      for (const verb of ['list', 'watch', 'patch', 'delete'])
+        expect(grants(objects, 'ClusterRole', group, resource, verb), verb).toBe(true);
+    },
+  );
+  it.each(CONSULTED_KINDS.map((k) => [k.group, k.resource]))(
+    'RBAC lets translation read consulted kind %s/%s',
+    (group, resource) => {
+      const { objects } = render();
+      for (const verb of ['list', 'watch'])
         expect(grants(objects, 'ClusterRole', group, resource, verb), verb).toBe(true);
     },
   );

@@ -74,7 +74,12 @@ const ROUTE_WRITES: Record<string, [string, string][]> = {
     ['consul.hashicorp.com', 'servicesplitters'],
     ['consul.hashicorp.com', 'servicedefaults'],
   ],
-  appmesh: [['appmesh.k8s.aws', 'virtualrouters']],
+  appmesh: [
+    ['appmesh.k8s.aws', 'virtualrouters'],
+    // The root's App Mesh VirtualService and the backends' VirtualNodes, where none exist.
+    ['appmesh.k8s.aws', 'virtualservices'],
+    ['appmesh.k8s.aws', 'virtualnodes'],
+  ],
   gloo: [
     ['gateway.solo.io', 'virtualservices'],
     ['gateway.solo.io', 'routetables'],

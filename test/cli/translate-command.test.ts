@@ -90,6 +90,12 @@ const KIND: Record<string, string> = {
   osm: 'TrafficSplit',
 };
 
+/** Kinds written besides the route (Consul's discovery chain, App Mesh's provider). */
+const PREREQUISITES: Record<string, string[]> = {
+  consul: ['ServiceDefaults', 'ServiceDefaults', 'ServiceDefaults'],
+  appmesh: ['VirtualService'],
+};
+
 describe('meshwarden translate', () => {
   for (const version of ['v1alpha1', 'v1alpha2', 'v1alpha3', 'v1alpha4']) {
     it(`prints valid native objects for every mesh from a ${version} TrafficSplit`, async () => {
@@ -103,9 +109,16 @@ describe('meshwarden translate', () => {
           '--mesh',
           mesh,
         );
-        expect({ mesh, code, stderr }).toEqual({ mesh, code: 0, stderr: '' });
+        // Offline, the prerequisites Consul and App Mesh need come with a warning each.
+        const lines = stderr.split('\n').filter((l) => l !== '');
+        expect({ mesh, code, errors: lines.filter((l) => !l.startsWith('warning: ')) }).toEqual({
+          mesh,
+          code: 0,
+          errors: [],
+        });
+        if (!PREREQUISITES[mesh]) expect(stderr, mesh).toBe('');
         const objects = parsed(stdout);
-        expect(objects.map((o) => o.kind)).toEqual([KIND[mesh]]);
+        expect(objects.map((o) => o.kind)).toEqual([KIND[mesh], ...(PREREQUISITES[mesh] ?? [])]);
         for (const o of objects) expect(crdProblems(o), mesh).toEqual([]);
       }
     });
@@ -170,9 +183,10 @@ describe('meshwarden translate', () => {
       rules: [
         {
           backendRefs: [
-            { name: 'web-a', weight: 34 },
-            { name: 'web-b', weight: 33 },
-            { name: 'web-c', weight: 33 },
+            // HTTPRoute weights are relative: 1:1:1 stays exact rather than 34/33/33.
+            { name: 'web-a', weight: 1 },
+            { name: 'web-b', weight: 1 },
+            { name: 'web-c', weight: 1 },
           ],
         },
       ],
@@ -315,5 +329,134 @@ describe('meshwarden translate', () => {
       expect(code).toBe(2);
       expect(stderr).toMatch(/absent\.yaml: cannot read: ENOENT/);
     });
+  });
+});
+
+describe('meshwarden translate: versions, owners, the cluster’s own objects', () => {
+  it('--target-version picks the version written; a malformed one is a usage error', async () => {
+    const file = splitFile('v1alpha2');
+    const linkerd = await run('translate', '-f', file, service, '--mesh', 'linkerd');
+    expect(parsed(linkerd.stdout)[0]?.apiVersion).toBe('gateway.networking.k8s.io/v1beta1');
+    const v1 = await run(
+      'translate',
+      '-f',
+      file,
+      service,
+      '--mesh',
+      'linkerd',
+      '--target-version',
+      'gateway.networking.k8s.io/v1',
+    );
+    expect(v1.code).toBe(0);
+    expect(parsed(v1.stdout)[0]?.apiVersion).toBe('gateway.networking.k8s.io/v1');
+    const bad = await run('translate', '-f', file, '--target-version', 'v1');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--target-version takes <group>\/<version>/);
+    const unsupported = await run(
+      'translate',
+      '-f',
+      file,
+      service,
+      '--mesh',
+      'gateway-api',
+      '--target-version',
+      'gateway.networking.k8s.io/v1alpha2',
+    );
+    expect(unsupported.code).toBe(2);
+    expect(unsupported.stderr).toMatch(/gateway\.networking\.k8s\.io\/v1alpha2 is not a version/);
+  });
+
+  it('--target-version for a group the mesh does not write, or a version its writer lacks, is refused', async () => {
+    const file = splitFile('v1alpha2');
+    // A typo in the group would otherwise print v1, which Linkerd 2.14 to 2.17 cannot apply.
+    const typo = await run(
+      'translate',
+      '-f',
+      file,
+      service,
+      '--mesh',
+      'linkerd',
+      '--target-version',
+      'gateway.networking.k8s.i/v1beta1',
+    );
+    expect(typo.code).toBe(2);
+    expect(typo.stdout).toBe('');
+    expect(typo.stderr).toMatch(
+      /--target-version names gateway\.networking\.k8s\.i, which --mesh linkerd does not write; it writes gateway\.networking\.k8s\.io/,
+    );
+    // Consul's writer has one version: another is refused, not silently ignored.
+    const consul = await run(
+      'translate',
+      '-f',
+      file,
+      service,
+      '--mesh',
+      'consul',
+      '--target-version',
+      'consul.hashicorp.com/v1beta1',
+    );
+    expect(consul.code).toBe(2);
+    expect(consul.stderr).toMatch(
+      /consul\.hashicorp\.com\/v1beta1 is not a version meshwarden writes; it writes consul\.hashicorp\.com\/v1alpha1/,
+    );
+    const same = await run(
+      'translate',
+      '-f',
+      file,
+      service,
+      '--mesh',
+      'consul',
+      '--target-version',
+      'consul.hashicorp.com/v1alpha1',
+    );
+    expect(same.code, same.stderr).toBe(0);
+  });
+
+  it('sets the ownerReference when the split has a uid, as the reconciler does', async () => {
+    const withUid = write('with-uid.yaml', [
+      {
+        apiVersion: 'split.smi-spec.io/v1alpha2',
+        kind: 'TrafficSplit',
+        metadata: { name: 'reviews-rollout', namespace: 'shop', uid: '1d5e-77' },
+        spec: { service: 'reviews', backends: [{ service: 'reviews-v1', weight: 1 }] },
+      },
+    ]);
+    const { code, stdout } = await run('translate', '-f', withUid, service, '--mesh', 'istio');
+    expect(code).toBe(0);
+    expect(parsed(stdout)[0]?.metadata?.ownerReferences).toEqual([
+      {
+        apiVersion: 'split.smi-spec.io/v1alpha2',
+        kind: 'TrafficSplit',
+        name: 'reviews-rollout',
+        uid: '1d5e-77',
+        controller: true,
+      },
+    ]);
+  });
+
+  it('uses the ServiceDefaults given in the input rather than printing new ones', async () => {
+    const own = write('own-defaults.yaml', [
+      {
+        apiVersion: 'consul.hashicorp.com/v1alpha1',
+        kind: 'ServiceDefaults',
+        metadata: { name: 'reviews', namespace: 'shop' },
+        spec: { protocol: 'http' },
+      },
+    ]);
+    const { code, stdout } = await run(
+      'translate',
+      '-f',
+      splitFile('v1alpha2'),
+      service,
+      own,
+      '--mesh',
+      'consul',
+    );
+    expect(code).toBe(0);
+    expect(
+      parsed(stdout)
+        .filter((o) => o.kind === 'ServiceDefaults')
+        .map((o) => o.metadata?.name),
+    ).toEqual(['reviews-v1', 'reviews-v2']);
   });
 });

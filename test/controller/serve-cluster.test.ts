@@ -205,12 +205,21 @@ describe('meshwarden serve --kubeconfig, two replicas against the fake API serve
   it('translates with the real writers, reading the root Service port from the watch cache', async () => {
     installHttpRoute(fake);
     fake.upsert(namespace('shop', { 'meshwarden.io/mesh': 'linkerd' }));
-    fake.upsert({
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: 'web', namespace: 'shop' },
-      spec: { ports: [{ name: 'http', port: 9898 }], selector: { app: 'web' } },
-    });
+    // The root and both backends: in a cluster a backend whose Service does not exist is left out.
+    for (const [name, version] of [
+      ['web', undefined],
+      ['web-v1', 'v1'],
+      ['web-v2', 'v2'],
+    ] as const)
+      fake.upsert({
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: { name, namespace: 'shop' },
+        spec: {
+          ports: [{ name: 'http', port: 9898 }],
+          selector: { app: 'web', ...(version ? { version } : {}) },
+        },
+      });
     await startReplica('replica-a', { ...tuning, translate: undefined });
     await waitFor(() => leaderOf(), 'a leader');
     fake.upsert(

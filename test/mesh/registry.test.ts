@@ -8,6 +8,7 @@ import {
   meshHomes,
   ROUTE_KINDS,
   WRITERS,
+  WRITTEN_KIND_VERSIONS,
   WRITTEN_KINDS,
 } from '../../src/mesh/registry.js';
 import { TRAFFIC_SPLIT_ROUTE_KIND } from '../../src/traffic/smi/read.js';
@@ -61,6 +62,16 @@ describe('mesh registry: adding a mesh is one folder and one registry line', () 
     expect(new Set(ROUTE_KINDS.map((k) => k.id)).size).toBe(ROUTE_KINDS.length);
     for (const home of meshHomes()) expect(WRITERS[home.id]).toBe(home.routing.writer);
     for (const routing of MESH_ROUTINGS) expect(WRITTEN_KINDS).toContain(routing.writer.produces);
+    // Each written kind once, with every version a writer can write (the reconciler watches the
+    // first one served, so a route written in v1beta1 is still pruned after a restart).
+    const versions = (kind: string) =>
+      WRITTEN_KIND_VERSIONS.filter((k) => k.kind === kind).map((k) => [k.group, k.versions]);
+    expect(versions('HTTPRoute')).toEqual([['gateway.networking.k8s.io', ['v1', 'v1beta1']]]);
+    expect(versions('VirtualRouter')).toEqual([['appmesh.k8s.aws', ['v1beta2']]]);
+    for (const k of WRITTEN_KINDS)
+      expect(
+        WRITTEN_KIND_VERSIONS.find((w) => w.group === k.group && w.kind === k.kind)?.versions,
+      ).toContain(k.version);
     expect(MESH_SIGNATURES.map((s) => s.mesh)).toEqual([...MESH_IDS]);
     // Linkerd and Kuma route with the Gateway API home.
     const routing = (id: string) => meshHomes().find((h) => h.id === id)?.routing;

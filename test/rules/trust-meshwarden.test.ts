@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- the tests dig into untyped manifests */
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../src/k8s/objects.js';
 import type { MeshId } from '../../src/mesh/ids.js';
@@ -137,5 +138,144 @@ describe("meshwarden's own controller", () => {
     expect(messageOf(person)).toContain(
       'the request is from bob, not ServiceAccount meshwarden-system/meshwarden',
     );
+  });
+});
+
+/**
+ * The reconciler translates from the watch caches: every Service and every mesh object of the
+ * namespace, complete (controller/runtime.ts). The guard must translate the same way, or the
+ * controller's own writes (per-backend ports, backends left out, the user's VirtualNodes,
+ * relative weights) would not match and be judged as a person's edit.
+ */
+describe("meshwarden's own controller: translations that depend on the cluster", () => {
+  const port = (name: string, number: number, selector: Record<string, string>): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: 'test' },
+    spec: { ports: [{ name: 'http', port: number, targetPort: 8080 }], selector },
+  });
+  const cluster = [
+    port('podinfo', 9898, { app: 'podinfo' }),
+    port('podinfo-primary', 9898, { app: 'podinfo-primary' }),
+    port('podinfo-canary', 8080, { app: 'podinfo-canary' }),
+  ];
+  const threeWay = (primary = 500, canary = 1): KubeObject => ({
+    apiVersion: 'split.smi-spec.io/v1alpha4',
+    kind: 'TrafficSplit',
+    metadata: { name: 'podinfo', namespace: 'test', uid: 'ts-1' },
+    spec: {
+      service: 'podinfo',
+      backends: [
+        { service: 'podinfo-primary', weight: primary },
+        { service: 'podinfo-canary', weight: canary },
+        // No such Service in the cluster: the reconciler leaves it out.
+        { service: 'podinfo-gone', weight: 10 },
+      ],
+    },
+  });
+  /** The translation before the split moved to 500:1 (all on the primary, a 100% step back). */
+  const before = (mesh: MeshId, kind: string, existing: KubeObject[] = []) =>
+    applied(threeWay(0, 1), mesh, kind, existing);
+  /** What the reconciler applies: the translation from the caches, labelled and owned. */
+  const applied = (
+    from: KubeObject,
+    mesh: MeshId,
+    kind: string,
+    existing: KubeObject[] = [],
+  ): KubeObject => {
+    const result = translateTrafficSplit(from, mesh, {
+      services: cluster,
+      existing,
+      complete: true,
+    });
+    if (!result.ok) throw new Error(result.error);
+    const object = structuredClone(result.objects.find((o) => o.kind === kind)!);
+    object.metadata = {
+      ...object.metadata,
+      labels: { ...object.metadata?.labels, 'app.kubernetes.io/managed-by': 'meshwarden' },
+    };
+    return object;
+  };
+  const engine = (mesh: MeshId, objects: KubeObject[] = []) =>
+    trustEngine(
+      {
+        trafficSplits: [threeWay()],
+        services: cluster,
+        objects,
+        complete: true,
+        controllerServiceAccount: CONTROLLER,
+      },
+      { mesh },
+    );
+
+  for (const mesh of ['gateway-api', 'linkerd', 'istio', 'gloo', 'appmesh', 'consul'] as const) {
+    it(`${mesh}: per-backend ports, relative weights and a missing backend pass as the translation`, async () => {
+      const kind = {
+        'gateway-api': 'HTTPRoute',
+        linkerd: 'HTTPRoute',
+        istio: 'VirtualService',
+        gloo: 'RouteTable',
+        appmesh: 'VirtualRouter',
+        consul: 'ServiceSplitter',
+      }[mesh];
+      const object = applied(threeWay(), mesh, kind);
+      const res = await validateAs(engine(mesh), object, before(mesh, kind), controller);
+      expect(res.review.response?.allowed, messageOf(res)).toBe(true);
+      expect(res.passed?.[0]?.reason).toBe(
+        `meshwarden's controller ${CONTROLLER}: the translation of TrafficSplit test/podinfo for ${mesh}`,
+      );
+    });
+  }
+
+  it('gateway-api: the exact relative weights and the backend port are what passes', async () => {
+    const object = applied(threeWay(), 'gateway-api', 'HTTPRoute');
+    expect((object.spec as any).rules[0].backendRefs).toEqual([
+      { group: '', kind: 'Service', name: 'podinfo-primary', port: 9898, weight: 500 },
+      { group: '', kind: 'Service', name: 'podinfo-canary', port: 8080, weight: 1 },
+    ]);
+    const tampered = structuredClone(object);
+    (tampered.spec as any).rules[0].backendRefs[1].weight = 500;
+    const res = await validateAs(
+      engine('gateway-api'),
+      tampered,
+      before('gateway-api', 'HTTPRoute'),
+      controller,
+    );
+    expect(res.review.response?.allowed).toBe(false);
+    expect(messageOf(res)).toContain(
+      'its weights are not the translation of TrafficSplit test/podinfo',
+    );
+  });
+
+  it("appmesh: a router naming the user's own VirtualNode passes when the cluster has it", async () => {
+    const theirs: KubeObject = {
+      apiVersion: 'appmesh.k8s.aws/v1beta2',
+      kind: 'VirtualNode',
+      metadata: { name: 'podinfo-canary-node', namespace: 'test' },
+      spec: { podSelector: { matchLabels: { app: 'podinfo-canary' } } },
+    };
+    const object = applied(threeWay(), 'appmesh', 'VirtualRouter', [theirs]);
+    const targets = (object.spec as any).routes[0].httpRoute.action.weightedTargets;
+    expect(targets.map((t: any) => t.virtualNodeRef.name)).toContain('podinfo-canary-node');
+    const res = await validateAs(
+      engine('appmesh', [theirs]),
+      object,
+      before('appmesh', 'VirtualRouter', [theirs]),
+      controller,
+    );
+    expect(res.review.response?.allowed, messageOf(res)).toBe(true);
+    expect(res.passed?.[0]?.reason).toContain('the translation of TrafficSplit test/podinfo');
+  });
+
+  it('the companions (ServiceDefaults, App Mesh VirtualService and VirtualNodes) are admitted', async () => {
+    for (const [mesh, kind] of [
+      ['consul', 'ServiceDefaults'],
+      ['appmesh', 'VirtualService'],
+      ['appmesh', 'VirtualNode'],
+    ] as const) {
+      const object = applied(threeWay(), mesh, kind);
+      const res = await validateAs(engine(mesh), object, undefined, controller);
+      expect(res.review.response?.allowed, `${mesh} ${kind}: ${messageOf(res)}`).toBe(true);
+    }
   });
 });

@@ -55,13 +55,29 @@ const CRDS: Record<string, { file: string; name: string }> = {
     file: 'gateway-api/gateway.networking.k8s.io_httproutes.yaml',
     name: 'httproutes.gateway.networking.k8s.io',
   },
+  'gateway.networking.k8s.io/GRPCRoute': {
+    file: 'gateway-api/gateway.networking.k8s.io_grpcroutes.yaml',
+    name: 'grpcroutes.gateway.networking.k8s.io',
+  },
   'consul.hashicorp.com/ServiceSplitter': {
     file: 'consul/consul.hashicorp.com_servicesplitters.yaml',
     name: 'servicesplitters.consul.hashicorp.com',
   },
+  'consul.hashicorp.com/ServiceDefaults': {
+    file: 'consul/consul.hashicorp.com_servicedefaults.yaml',
+    name: 'servicedefaults.consul.hashicorp.com',
+  },
   'appmesh.k8s.aws/VirtualRouter': {
     file: 'appmesh/appmesh.k8s.aws_virtualrouters.yaml',
     name: 'virtualrouters.appmesh.k8s.aws',
+  },
+  'appmesh.k8s.aws/VirtualNode': {
+    file: 'appmesh/appmesh.k8s.aws_virtualnodes.yaml',
+    name: 'virtualnodes.appmesh.k8s.aws',
+  },
+  'appmesh.k8s.aws/VirtualService': {
+    file: 'appmesh/appmesh.k8s.aws_virtualservices.yaml',
+    name: 'virtualservices.appmesh.k8s.aws',
   },
   'gateway.solo.io/RouteTable': {
     file: 'gloo/gateway.solo.io_v1_RouteTable.yaml',
@@ -105,14 +121,28 @@ function prunedFields(schema: Schema, value: unknown, path: string, out: string[
   }
 }
 
-/** Problems of `object` against its CRD schema; empty when valid. */
-export function crdProblems(object: KubeObject): string[] {
+/**
+ * CRDs a mesh bundles in place of upstream's, to check what that mesh is sent: Linkerd 2.17's
+ * copy of the Gateway API HTTPRoute CRD (bundle v0.7.1, serving v1beta1).
+ */
+export const BUNDLED_CRDS = {
+  linkerdHttpRoute: {
+    file: 'linkerd/gateway.networking.k8s.io_httproutes.yaml',
+    name: 'httproutes.gateway.networking.k8s.io',
+  },
+} as const;
+
+/** Problems of `object` against its CRD schema (or the `crd` given); empty when valid. */
+export function crdProblems(
+  object: KubeObject,
+  crdOverride?: { file: string; name: string },
+): string[] {
   const apiVersion = String(object.apiVersion);
   const [group = '', version = ''] = apiVersion.split('/');
   const key = `${group}/${String(object.kind)}`;
-  const crd = CRDS[key];
+  const crd = crdOverride ?? CRDS[key];
   if (!crd) return [`no CRD fixture for ${key}`];
-  const cacheKey = `${key}/${version}`;
+  const cacheKey = `${crd.file}/${key}/${version}`;
   let entry = compiled.get(cacheKey);
   if (!entry) {
     const schema = crdSchema(crd.file, crd.name, version) as Schema;

@@ -63,7 +63,12 @@ export function markdownExamples(version: string): KubeObject[] {
 
 /** The `openAPIV3Schema` of one version of a CRD in a fixture file (bundles allowed). */
 export function crdSchema(file: string, crdName: string, version: string): object {
-  const docs = parseAllDocuments(readFileSync(join(FIXTURES, 'crds', file), 'utf8')).map(
+  // Charts ship some CRDs as Helm templates: only whole `{{ ... }}` lines are templating there.
+  const text = readFileSync(join(FIXTURES, 'crds', file), 'utf8')
+    .split('\n')
+    .filter((line) => !/^\s*\{\{.*\}\}\s*$/.test(line) && !/:\s*\{\{.*\}\}/.test(line))
+    .join('\n');
+  const docs = parseAllDocuments(text).map(
     (d) => d.toJS() as { metadata?: { name?: string }; spec?: { versions?: unknown[] } } | null,
   );
   const crd = docs.find((d) => d?.metadata?.name === crdName);

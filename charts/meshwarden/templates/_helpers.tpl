@@ -237,7 +237,7 @@ Output: JSON list of {group, resources}.
   "kuma" (list (dict "group" "gateway.networking.k8s.io" "resources" (list "httproutes")))
   "gateway-api" (list (dict "group" "gateway.networking.k8s.io" "resources" (list "httproutes")))
   "consul" (list (dict "group" "consul.hashicorp.com" "resources" (list "servicesplitters" "servicedefaults")))
-  "appmesh" (list (dict "group" "appmesh.k8s.aws" "resources" (list "virtualrouters")))
+  "appmesh" (list (dict "group" "appmesh.k8s.aws" "resources" (list "virtualrouters" "virtualservices" "virtualnodes")))
   "gloo" (list (dict "group" "gateway.solo.io" "resources" (list "virtualservices" "routetables")))
   "osm" (list)
 }}
@@ -247,7 +247,7 @@ Output: JSON list of {group, resources}.
   (dict "group" "networking.istio.io" "resources" (list "virtualservices"))
   (dict "group" "gateway.networking.k8s.io" "resources" (list "httproutes"))
   (dict "group" "consul.hashicorp.com" "resources" (list "servicesplitters" "servicedefaults"))
-  (dict "group" "appmesh.k8s.aws" "resources" (list "virtualrouters"))
+  (dict "group" "appmesh.k8s.aws" "resources" (list "virtualrouters" "virtualservices" "virtualnodes"))
   (dict "group" "gateway.solo.io" "resources" (list "virtualservices" "routetables"))
 ) }}
 {{- else }}

@@ -3,9 +3,14 @@ import { meshHome, type MeshRouting } from '../home.js';
 import { gatewayApiAdapter } from './adapter.js';
 import { gatewayRouteFlow, type GatewayRouteFamily } from './flow.js';
 import { readHttpRoute } from './read.js';
-import { gatewayApiWriter } from './write.js';
+import { GATEWAY_API_GROUP, gatewayApiWriter } from './write.js';
 
-const GROUP = 'gateway.networking.k8s.io';
+const GROUP = GATEWAY_API_GROUP;
+
+/** Gateway API versions to write by default, for a mesh whose bundled CRDs lag (Linkerd). */
+export function gatewayApiVersionDefault(version: 'v1' | 'v1beta1'): Record<string, string> {
+  return { [GROUP]: version };
+}
 
 /** The flow reader of one family of Gateway API routes (they share HTTPRoute's rules). */
 export function familyFlow(family: GatewayRouteFamily): FlowReader {
