@@ -76,19 +76,22 @@ export async function profileWorkloads(
 function printProfiles(profiles: readonly WorkloadProfile[]): void {
   const steps = [...new Set(profiles.flatMap((p) => p.summary.steps.map((s) => s.step)))];
   const width = 14;
-  log('\n## CPU µs per request by step (busy time of the profiled process; start-up left out)');
+  log(
+    "\n## CPU µs per request by step: share of the profile's busy samples (start-up left out) times the CPU µs/req /proc measured",
+  );
   log(`${pad('step', 34)}${profiles.map((p) => lpad(short(p.workload), width)).join('')}`);
   for (const step of steps)
     log(
       `${pad(step, 34)}${profiles
         .map((p) => {
           const s = p.summary.steps.find((x) => x.step === step);
-          return lpad(s ? `${fmt(s.usPerRequest, 1)} (${fmt(s.percent, 0)}%)` : '-', width);
+          const us = s ? (s.percent / 100) * p.cpuUsPerRequest : 0;
+          return lpad(s ? `${fmt(us, 1)} (${fmt(s.percent, 0)}%)` : '-', width);
         })
         .join('')}`,
     );
   log(
-    `${pad('total (profile)', 34)}${profiles.map((p) => lpad(fmt(p.summary.busyUsPerRequest, 1), width)).join('')}`,
+    `${pad('busy µs/req in the profile (wall)', 34)}${profiles.map((p) => lpad(fmt(p.summary.busyUsPerRequest, 1), width)).join('')}`,
   );
   log(
     `${pad('CPU µs/req (/proc, measured part)', 34)}${profiles.map((p) => lpad(fmt(p.cpuUsPerRequest, 1), width)).join('')}`,

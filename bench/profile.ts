@@ -132,10 +132,9 @@ const STEPS: readonly { readonly step: string; test(f: CallFrame): boolean }[] =
       ['setTimeout', 'clearTimeout'].includes(f.functionName),
   },
   {
-    step: 'promises and ticks',
-    test: (f) => f.url === 'node:internal/process/task_queues',
+    step: 'review handler (JSON.parse inlined)',
+    test: (f) => (srcOf(f) ?? '').startsWith('server/'),
   },
-  { step: 'review handler', test: (f) => (srcOf(f) ?? '').startsWith('server/') },
   {
     step: 'HTTP (node)',
     test: (f) => /^node:(_http_|internal\/http|http$)/.test(f.url) || f.functionName === 'execute',
@@ -143,6 +142,10 @@ const STEPS: readonly { readonly step: string; test(f: CallFrame): boolean }[] =
   {
     step: 'TLS, sockets, streams (node)',
     test: (f) => /^node:(_tls|tls|net|internal\/(tls|stream|streams|net)|stream)/.test(f.url),
+  },
+  {
+    step: 'promises and ticks',
+    test: (f) => f.url === 'node:internal/process/task_queues',
   },
   { step: 'other native', test: (f) => f.functionName === '(program)' },
 ];
