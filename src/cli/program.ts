@@ -1,16 +1,22 @@
 import { Command, Option } from 'commander';
 import { MESH_IDS } from '../mesh/ids.js';
 import { DEFAULT_POLICY_SPEC } from '../policy/defaults.js';
-import { DEFAULT_SHUTDOWN_SECONDS } from '../app/serve.js';
-import { DEFAULT_LIMITS } from '../server/limits.js';
-import { runCerts } from './certs-command.js';
-import { runPolicyCheck } from './policy-command.js';
-import { runReview } from './review-command.js';
-import { runServe } from './serve-command.js';
-import { runTranslate } from './translate-command.js';
+import { DEFAULT_LIMITS, DEFAULT_SHUTDOWN_SECONDS } from '../server/limits.js';
 
 const MIB = 1024 * 1024;
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/**
+ * A command's code is loaded when it runs: `serve` reaches ready sooner without loading the
+ * review, translation and certificate commands, and they without the HTTPS server.
+ */
+const lazily =
+  <A extends unknown[]>(load: () => Promise<(...args: A) => unknown>) =>
+  async (...args: A): Promise<void> => {
+    await (
+      await load()
+    )(...args);
+  };
 
 export function buildProgram(): Command {
   const program = new Command('meshwarden')
@@ -123,7 +129,7 @@ export function buildProgram(): Command {
       'route entries per object; more are denied unread',
       String(DEFAULT_LIMITS.work.maxRoutes),
     )
-    .action(runServe);
+    .action(lazily(async () => (await import('./serve-command.js')).runServe));
 
   program
     .command('review')
@@ -157,7 +163,7 @@ export function buildProgram(): Command {
         .choices(['text', 'json'])
         .default('text'),
     )
-    .action(runReview);
+    .action(lazily(async () => (await import('./review-command.js')).runReview));
 
   program
     .command('translate')
@@ -182,7 +188,7 @@ export function buildProgram(): Command {
         .choices(['yaml', 'json'])
         .default('yaml'),
     )
-    .action(runTranslate);
+    .action(lazily(async () => (await import('./translate-command.js')).runTranslate));
 
   program
     .command('certs')
@@ -191,7 +197,7 @@ export function buildProgram(): Command {
     .option('--service <name>', 'Service name', 'meshwarden')
     .option('--namespace <ns>', 'Service namespace', 'meshwarden-system')
     .option('--days <n>', 'serving certificate lifetime in days', '365')
-    .action(runCerts);
+    .action(lazily(async () => (await import('./certs-command.js')).runCerts));
 
   program
     .command('policy')
@@ -199,7 +205,7 @@ export function buildProgram(): Command {
     .command('check')
     .description('validate a MeshPolicy file or a policy ConfigMap manifest')
     .requiredOption('-f, --filename <file>', 'policy file or ConfigMap manifest')
-    .action(runPolicyCheck);
+    .action(lazily(async () => (await import('./policy-command.js')).runPolicyCheck));
 
   return program;
 }

@@ -31,6 +31,9 @@ export interface WorkLimits {
   readonly maxRoutes: number;
 }
 
+/** Seconds from SIGTERM to the end of the drain (the chart's grace period is 30 s, after a 5 s preStop pause). */
+export const DEFAULT_SHUTDOWN_SECONDS = 20;
+
 export const DEFAULT_WORK_LIMITS: WorkLimits = { maxBackends: 1000, maxRoutes: 1000 };
 
 export const DEFAULT_LIMITS: ServerLimits = {
