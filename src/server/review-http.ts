@@ -27,6 +27,11 @@ export interface ReviewDependencies {
   readonly screen?: { readonly pool: ScreenPool; readonly offloadBytes: number };
 }
 
+export type AppDependencies = ReviewDependencies & {
+  /** false when `--metrics-port` serves /metrics on a listener of its own. */
+  readonly serveMetrics?: boolean;
+};
+
 /** Writes a JSON body in one piece, the way express's `res.json` would, minus its per-call work. */
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
