@@ -4,6 +4,8 @@
  * match what a cluster sends.
  */
 
+import { asMutated } from './mutated.js';
+
 type Json = Record<string, unknown>;
 
 export type Endpoint = 'mutate' | 'validate';
@@ -13,6 +15,11 @@ export interface Workload {
   readonly endpoint: Endpoint;
   readonly description: string;
   readonly body: Buffer;
+  /**
+   * The body as sent at this moment, for workloads whose objects carry a time (route updates
+   * carry the weight-change stamp /mutate wrote just before); `body` otherwise.
+   */
+  readonly fresh?: () => Promise<Buffer>;
 }
 
 let counter = 0;
@@ -299,10 +306,66 @@ export function virtualServiceUpdate(): Json {
   });
 }
 
+/** A Gateway API HTTPRoute as Argo Rollouts or Flagger shift it: a canary behind a Gateway. */
+function httpRoute(canaryWeight: number): Json {
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name: 'reviews', namespace: 'shop', resourceVersion: '61220', generation: 9 },
+    spec: {
+      parentRefs: [{ name: 'public', namespace: 'gateways', sectionName: 'https' }],
+      hostnames: ['reviews.example.com'],
+      rules: [
+        {
+          matches: [{ path: { type: 'PathPrefix', value: '/' } }],
+          filters: [
+            {
+              type: 'RequestHeaderModifier',
+              requestHeaderModifier: { set: [{ name: 'x-route', value: 'reviews' }] },
+            },
+          ],
+          backendRefs: [
+            {
+              group: '',
+              kind: 'Service',
+              name: 'reviews-stable',
+              port: 9080,
+              weight: 100 - canaryWeight,
+            },
+            {
+              group: '',
+              kind: 'Service',
+              name: 'reviews-canary',
+              port: 9080,
+              weight: canaryWeight,
+            },
+          ],
+        },
+      ],
+    },
+  };
+}
+
+export function httpRouteUpdate(): Json {
+  return admissionReview({
+    kind: { group: 'gateway.networking.k8s.io', version: 'v1', kind: 'HTTPRoute' },
+    resource: 'httproutes',
+    oldObject: httpRoute(10),
+    object: httpRoute(20),
+  });
+}
+
 const buffer = (review: Json): Buffer => Buffer.from(JSON.stringify(review));
 
 /** The workloads of the main table, in order. */
 export function workloads(): Workload[] {
+  const routeUpdate = (name: string, description: string, review: () => Json): Workload => ({
+    name,
+    endpoint: 'validate',
+    description,
+    body: buffer(review()),
+    fresh: () => asMutated(review()),
+  });
   const deploy = buffer(deploymentReview(deployment('reviews-v2', 40)));
   const big = buffer(deploymentReview(deploymentOfSize('reviews-big', 1024 * 1024)));
   return [
@@ -318,18 +381,21 @@ export function workloads(): Workload[] {
       description: `mutate a Deployment, marker added (${kb(deploy)})`,
       body: deploy,
     },
-    {
-      name: 'validate-trafficsplit-update',
-      endpoint: 'validate',
-      description: 'validate a TrafficSplit UPDATE (3 backends, +10 points)',
-      body: buffer(trafficSplitUpdate(3)),
-    },
-    {
-      name: 'validate-virtualservice-update',
-      endpoint: 'validate',
-      description: 'validate an Istio VirtualService UPDATE (+10 points)',
-      body: buffer(virtualServiceUpdate()),
-    },
+    routeUpdate(
+      'validate-trafficsplit-update',
+      'validate a TrafficSplit UPDATE (3 backends, +10 points), as /mutate left it',
+      () => trafficSplitUpdate(3),
+    ),
+    routeUpdate(
+      'validate-virtualservice-update',
+      'validate an Istio VirtualService UPDATE (+10 points), as /mutate left it',
+      virtualServiceUpdate,
+    ),
+    routeUpdate(
+      'validate-httproute-update',
+      'validate a Gateway API HTTPRoute UPDATE (+10 points), as /mutate left it',
+      httpRouteUpdate,
+    ),
     {
       name: 'validate-deployment-1mb',
       endpoint: 'validate',
@@ -342,12 +408,11 @@ export function workloads(): Workload[] {
       description: `mutate a 1 MB Deployment (${kb(big)})`,
       body: big,
     },
-    {
-      name: 'validate-trafficsplit-50',
-      endpoint: 'validate',
-      description: 'validate a TrafficSplit UPDATE with 50 backends',
-      body: buffer(trafficSplitUpdate(50)),
-    },
+    routeUpdate(
+      'validate-trafficsplit-50',
+      'validate a TrafficSplit UPDATE with 50 backends, as /mutate left it',
+      () => trafficSplitUpdate(50),
+    ),
   ];
 }
 

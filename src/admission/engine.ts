@@ -16,7 +16,15 @@ import {
 } from './outcome.js';
 import { diffAndVerify, type PatchResult } from './patch.js';
 import { allowed, denied, patched } from './response.js';
-import type { Mutator, Note, RuleSet, SkippedKind, Validator, Violation } from './rule.js';
+import type {
+  Mutator,
+  Note,
+  RuleSet,
+  SkippedKind,
+  ValidationResult,
+  Validator,
+  Violation,
+} from './rule.js';
 import type { Endpoint } from './types.js';
 
 export type { Decision, EngineLogger, ReviewOutcome } from './outcome.js';
@@ -86,20 +94,43 @@ export class AdmissionEngine {
     endpoint: Endpoint,
     options: ReviewOptions = {},
   ): Promise<ReviewOutcome> {
-    const { request } = decoded;
-    const run = (endpoint === 'mutate' ? this.#mutate(decoded) : this.#validate(decoded)).catch(
-      (error: unknown) => {
-        // A throwing rule is a bug or an outage, never a decision: answer as the failure policy would.
-        this.#log.error({ uid: request.uid, err: error }, 'rule failed');
-        return this.#unfinished(decoded, endpoint, 'an internal error');
-      },
-    );
-    return withDeadline(run, options.timeoutMs, () =>
-      this.#unfinished(decoded, endpoint, 'the deadline'),
-    );
+    return Promise.resolve(this.decide(decoded, endpoint, options));
   }
 
-  async #mutate(decoded: DecodedReview): Promise<ReviewOutcome> {
+  /**
+   * `review`, answered synchronously when every rule answers synchronously (all built-in rules
+   * do): no promise and no deadline timer for such a review, since no timer could fire before
+   * synchronous code ends. From the first rule that returns a promise on, the rest runs
+   * asynchronously under the deadline, less the time already spent.
+   */
+  decide(
+    decoded: DecodedReview,
+    endpoint: Endpoint,
+    options: ReviewOptions = {},
+  ): ReviewOutcome | Promise<ReviewOutcome> {
+    const started = options.timeoutMs === undefined ? 0 : performance.now();
+    let result: ReviewOutcome | Promise<ReviewOutcome>;
+    try {
+      result = endpoint === 'mutate' ? this.#mutate(decoded) : this.#validate(decoded);
+    } catch (error) {
+      return this.#failed(decoded, endpoint, error);
+    }
+    if (!isThenable(result)) return result;
+    const run = result.catch((error: unknown) => this.#failed(decoded, endpoint, error));
+    const left =
+      options.timeoutMs === undefined
+        ? undefined
+        : options.timeoutMs - (performance.now() - started);
+    return withDeadline(run, left, () => this.#unfinished(decoded, endpoint, 'the deadline'));
+  }
+
+  /** A throwing rule is a bug or an outage, never a decision: answer as the failure policy would. */
+  #failed(decoded: DecodedReview, endpoint: Endpoint, error: unknown): ReviewOutcome {
+    this.#log.error({ uid: decoded.request.uid, err: error }, 'rule failed');
+    return this.#unfinished(decoded, endpoint, 'an internal error');
+  }
+
+  #mutate(decoded: DecodedReview): ReviewOutcome | Promise<ReviewOutcome> {
     const { request } = decoded;
     const original = request.object;
     // No patch without an object: on DELETE and CONNECT the API server rejects any patch.
@@ -118,10 +149,28 @@ export class AdmissionEngine {
     // Copied as mutators read it; what they never touch stays shared with the original.
     const draft = createDraft(original);
     const notes: Note[] = [];
-    for (const mutator of mutators) {
-      const produced = await mutator.mutate(draft, ctx);
-      if (produced) notes.push(...produced);
-    }
+    const run = (from: number): ReviewOutcome | Promise<ReviewOutcome> => {
+      for (let i = from; i < mutators.length; i++) {
+        const produced = mutators[i]!.mutate(draft, ctx);
+        if (isThenable(produced))
+          return produced.then((late) => {
+            if (late) notes.push(...late);
+            return run(i + 1);
+          });
+        if (produced) notes.push(...produced);
+      }
+      return this.#mutated(decoded, original, draft, notes);
+    };
+    return run(0);
+  }
+
+  #mutated(
+    decoded: DecodedReview,
+    original: KubeObject,
+    draft: KubeObject,
+    notes: readonly Note[],
+  ): ReviewOutcome {
+    const { request } = decoded;
     finishDraft(draft);
     const findings = new Findings(request, this.#log);
     findings.notes(notes);
@@ -148,7 +197,7 @@ export class AdmissionEngine {
     });
   }
 
-  async #validate(decoded: DecodedReview): Promise<ReviewOutcome> {
+  #validate(decoded: DecodedReview): ReviewOutcome | Promise<ReviewOutcome> {
     const { request } = decoded;
     // DELETE carries no new object; the rules judge objects being written.
     const object = request.object;
@@ -166,8 +215,9 @@ export class AdmissionEngine {
     if (skipped !== undefined) return this.#unchecked(decoded, object, skipped);
     const findings = new Findings(request, this.#log);
     const all: Violation[] = [];
-    for (const validator of validators) {
-      const { violations, notes } = await validator.validate(object, ctx);
+    /** The answer once `validator` has judged, if it denied: later rules are not run. */
+    const judged = (validator: Validator, result: ValidationResult): ReviewOutcome | undefined => {
+      const { violations, notes } = result;
       all.push(...violations);
       if (notes) findings.notes(notes);
       const denials = violations.filter((v) => v.enforcement === 'enforce');
@@ -182,13 +232,24 @@ export class AdmissionEngine {
         });
       }
       findings.violations(violations);
-    }
-    const decision = findings.warnings.length > 0 ? 'warned' : 'allowed';
-    return outcome(decoded, findings.apply(allowed(request.uid)), decision, {
-      object,
-      violations: all,
-      passed: findings.passed,
-    });
+      return undefined;
+    };
+    const run = (from: number): ReviewOutcome | Promise<ReviewOutcome> => {
+      for (let i = from; i < validators.length; i++) {
+        const validator = validators[i]!;
+        const result = validator.validate(object, ctx);
+        if (isThenable(result)) return result.then((late) => judged(validator, late) ?? run(i + 1));
+        const denial = judged(validator, result);
+        if (denial) return denial;
+      }
+      const decision = findings.warnings.length > 0 ? 'warned' : 'allowed';
+      return outcome(decoded, findings.apply(allowed(request.uid)), decision, {
+        object,
+        violations: all,
+        passed: findings.passed,
+      });
+    };
+    return run(0);
   }
 
   /** No rule looked at the object: allowed unchanged, and why. */
@@ -204,6 +265,11 @@ export class AdmissionEngine {
     );
     return failurePolicyOutcome(decoded, answer, cause);
   }
+}
+
+/** A rule's answer still to come (an async rule), as opposed to the answer itself. */
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
 }
 
 function denialMessage(denials: readonly Violation[]): string {

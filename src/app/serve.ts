@@ -20,7 +20,7 @@ import { createMetrics, type Metrics } from '../observability/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../server/metrics-server.js';
 import { clipLogFields } from '../observability/log-fields.js';
 import { AdmissionBudget } from '../server/admission-budget.js';
-import { DEFAULT_LIMITS, type ServerLimits } from '../server/limits.js';
+import { DEFAULT_LIMITS, DEFAULT_SHUTDOWN_SECONDS, type ServerLimits } from '../server/limits.js';
 import { ScreenPool } from '../server/screen-pool.js';
 import { chooseLogFormat, prettyDestination } from '../observability/log-format.js';
 import { meshStatement, policyStatement } from './startup-log.js';
@@ -111,7 +111,7 @@ export interface ShutdownResult {
   readonly unanswered: number;
 }
 
-export const DEFAULT_SHUTDOWN_SECONDS = 20;
+export { DEFAULT_SHUTDOWN_SECONDS };
 
 /** Thrown for start-up problems the user must fix (bad flags, unreadable files, a busy port). */
 export class StartupError extends Error {

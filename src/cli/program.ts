@@ -1,19 +1,25 @@
 import { Command, Option } from 'commander';
 import { MESH_IDS } from '../mesh/ids.js';
 import { DEFAULT_POLICY_SPEC } from '../policy/defaults.js';
-import { DEFAULT_SHUTDOWN_SECONDS } from '../app/serve.js';
-import { DEFAULT_LIMITS } from '../server/limits.js';
-import { runCerts } from './certs-command.js';
-import { runPolicyCheck } from './policy-command.js';
-import { runReview } from './review-command.js';
-import { runServe } from './serve-command.js';
-import { runTranslate } from './translate-command.js';
+import { DEFAULT_LIMITS, DEFAULT_SHUTDOWN_SECONDS } from '../server/limits.js';
 import { examplesHelp } from './help-examples.js';
 import { REVIEW_FORMATS } from './review-formats.js';
 import { packageVersion } from './version.js';
 
 const MIB = 1024 * 1024;
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/**
+ * A command's code is loaded when it runs: `serve` reaches ready sooner without loading the
+ * review, translation and certificate commands, and they without the HTTPS server.
+ */
+const lazily =
+  <A extends unknown[]>(load: () => Promise<(...args: A) => unknown>) =>
+  async (...args: A): Promise<void> => {
+    await (
+      await load()
+    )(...args);
+  };
 
 export function buildProgram(): Command {
   const program = new Command('meshwarden')
@@ -129,7 +135,7 @@ export function buildProgram(): Command {
       String(DEFAULT_LIMITS.work.maxRoutes),
     )
     .addHelpText('after', examplesHelp('serve'))
-    .action(runServe);
+    .action(lazily(async () => (await import('./serve-command.js')).runServe));
 
   program
     .command('review')
@@ -168,7 +174,7 @@ export function buildProgram(): Command {
       new Option('-o, --output <format>', 'output format').choices(REVIEW_FORMATS).default('text'),
     )
     .addHelpText('after', examplesHelp('review'))
-    .action(runReview);
+    .action(lazily(async () => (await import('./review-command.js')).runReview));
 
   program
     .command('translate')
@@ -199,7 +205,7 @@ export function buildProgram(): Command {
         .default('yaml'),
     )
     .addHelpText('after', examplesHelp('translate'))
-    .action(runTranslate);
+    .action(lazily(async () => (await import('./translate-command.js')).runTranslate));
 
   program
     .command('certs')
@@ -209,7 +215,7 @@ export function buildProgram(): Command {
     .option('--namespace <ns>', 'Service namespace', 'meshwarden-system')
     .option('--days <n>', 'serving certificate lifetime in days', '365')
     .addHelpText('after', examplesHelp('certs'))
-    .action(runCerts);
+    .action(lazily(async () => (await import('./certs-command.js')).runCerts));
 
   const policy = program
     .command('policy')
@@ -220,7 +226,7 @@ export function buildProgram(): Command {
     .description('validate a MeshPolicy file or a policy ConfigMap manifest')
     .requiredOption('-f, --filename <file>', 'policy file or ConfigMap manifest')
     .addHelpText('after', examplesHelp('policy check'))
-    .action(runPolicyCheck);
+    .action(lazily(async () => (await import('./policy-command.js')).runPolicyCheck));
 
   return program;
 }

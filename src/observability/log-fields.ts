@@ -14,7 +14,21 @@ export function clipString(value: string, max = MAX_LOGGED_STRING): string {
 
 /** A copy of a log line's fields with long strings cut and long arrays shortened. */
 export function clipLogFields(fields: Record<string, unknown>): Record<string, unknown> {
-  return clipValue(fields, 0) as Record<string, unknown>;
+  // Most lines (a review's) hold only short strings and numbers: kept as they are, uncopied.
+  return flat(fields) ? fields : (clipValue(fields, 0) as Record<string, unknown>);
+}
+
+/** Only short keys and short strings, numbers, booleans or nothing as values: nothing to clip. */
+function flat(fields: Record<string, unknown>): boolean {
+  for (const key in fields) {
+    if (!Object.prototype.hasOwnProperty.call(fields, key)) continue;
+    if (key.length > 64) return false;
+    const v = fields[key];
+    if (typeof v === 'string') {
+      if (v.length > MAX_LOGGED_STRING) return false;
+    } else if (v !== null && typeof v === 'object') return false;
+  }
+  return true;
 }
 
 function clipValue(value: unknown, depth: number): unknown {

@@ -6,11 +6,13 @@
 import type { RuleContext } from '../admission/rule.js';
 import type { KubeObject } from '../k8s/objects.js';
 import { LAST_WEIGHT_CHANGE_ANNOTATION, STABLE_BACKENDS_ANNOTATION } from '../k8s/keys.js';
+import { FlowMemo } from '../traffic/flow/evaluate.js';
 import { judgeTraffic, type Judgement } from '../traffic/flow/judge.js';
 import type { FlowObject } from '../traffic/flow/model.js';
 import { formatStable, parseStable, stableAfter, stableBefore } from '../traffic/flow/stable.js';
 import { ROUTE_KINDS } from '../mesh/registry.js';
-import { readWeightedRoutes } from '../mesh/routes.js';
+import { readWeightedRoutes, type RouteReadResult } from '../mesh/routes.js';
+import { routesUnderReview } from './route-reading.js';
 
 /** An old object meshwarden cannot read at all: every root of the new one is new. */
 const UNREAD: FlowObject = {
@@ -41,7 +43,10 @@ export interface TrafficEdit {
 }
 
 export function flowOf(object: KubeObject, namespace: string | undefined): FlowObject | undefined {
-  const read = readWeightedRoutes(object, namespace === undefined ? {} : { namespace });
+  return flowFrom(object, readWeightedRoutes(object, namespace === undefined ? {} : { namespace }));
+}
+
+function flowFrom(object: KubeObject, read: RouteReadResult): FlowObject | undefined {
   if (!read.supported) return undefined;
   const kind = ROUTE_KINDS.find((k) => k.id === read.kind);
   return kind?.flow(object, read.splits, read.errors, read.source.namespace);
@@ -50,22 +55,27 @@ export function flowOf(object: KubeObject, namespace: string | undefined): FlowO
 /** Undefined when the object is not a weighted route meshwarden reads. */
 export function trafficEdit(object: KubeObject, ctx: RuleContext): TrafficEdit | undefined {
   const { request } = ctx;
-  const after = flowOf(object, request.namespace);
+  // The routes as the other rules of this review read them (read once per object).
+  const after = flowFrom(object, routesUnderReview(object, ctx));
   if (!after) return undefined;
   const old = request.operation === 'UPDATE' ? (request.oldObject ?? undefined) : undefined;
-  const before = old ? (flowOf(old, request.namespace) ?? UNREAD) : undefined;
+  const before = old ? (flowFrom(old, routesUnderReview(old, ctx)) ?? UNREAD) : undefined;
   const oldAnnotations = old?.metadata?.annotations;
   const oldStable = oldAnnotations?.[STABLE_BACKENDS_ANNOTATION];
-  const stable = before ? stableBefore(before, parseStable(oldStable)) : new Map<string, string>();
-  const expectedStable = formatStable(stableAfter(before, stable, after));
+  const memo = new FlowMemo();
+  const stable = before
+    ? stableBefore(before, parseStable(oldStable), memo)
+    : new Map<string, string>();
+  const expectedStable = formatStable(stableAfter(before, stable, after, memo));
   return {
     before,
     after,
     stable,
-    judgement: judgeTraffic(before, after, stable),
+    judgement: judgeTraffic(before, after, stable, memo),
     expectedStable,
     stableDerivable:
-      oldStable === undefined && expectedStable === formatStable(stableBefore(after, undefined)),
+      oldStable === undefined &&
+      expectedStable === formatStable(stableBefore(after, undefined, memo)),
     oldStable,
     oldStamp: oldAnnotations?.[LAST_WEIGHT_CHANGE_ANNOTATION],
   };

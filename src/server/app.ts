@@ -1,62 +1,75 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import express, { type NextFunction, type Request, type Response } from 'express';
 import { failureStatus } from '../admission/response.js';
-import { createReviewListener, sendJson, type ReviewDependencies } from './review-handler.js';
+import type { Lifecycle } from './lifecycle.js';
+import { createReviewListener, sendJson } from './review-handler.js';
+import type { AppDependencies } from './review-http.js';
 
 export { MAX_BODY_BYTES } from './review-handler.js';
 
-export type AppDependencies = ReviewDependencies & {
-  /** false when `--metrics-port` serves /metrics on a listener of its own. */
-  readonly serveMetrics?: boolean;
-};
+export type { AppDependencies } from './review-http.js';
 
 /**
  * The server's request listener. Admission reviews (POST /mutate, /validate) take one path, the
- * review listener; express serves only the probes, the metrics and the 404s, and never reads a
- * request body.
+ * review listener; the probes another, as small; express serves only the metrics and the 404s,
+ * and never reads a request body. Express is loaded on the first request it serves: the probes
+ * answer without it, so the server is ready sooner.
  */
 export function createApp(deps: AppDependencies): RequestListener {
   const reviews = createReviewListener(deps);
-  const rest = createProbeApp(deps);
+  const probes = createProbeListener(deps.lifecycle);
+  let rest: RequestListener | undefined;
+  let loading: Promise<RequestListener> | undefined;
   return (req: IncomingMessage, res: ServerResponse) => {
-    if (!reviews(req, res)) rest(req, res);
+    if (reviews(req, res) || probes(req, res)) return;
+    if (rest !== undefined) {
+      rest(req, res);
+      return;
+    }
+    loading ??= import('./express-app.js').then((m) => (rest = m.createExpressApp(deps)));
+    loading.then(
+      (app) => app(req, res),
+      (error: unknown) => {
+        deps.logger.error({ err: error }, 'request failed');
+        req.resume();
+        if (!res.headersSent)
+          sendJson(res, 500, failureStatus(500, 'InternalError', 'internal error'));
+      },
+    );
   };
 }
 
-function createProbeApp(deps: AppDependencies): express.Express {
-  const { metrics, logger, lifecycle } = deps;
-  const app = express();
-  // ETags would hash every response body; nothing polling these sends If-None-Match.
-  app.set('etag', false);
-  app.set('x-powered-by', false);
+/** The probe a path names, as express's default routing matches it (any case, trailing `/`). */
+function probeOf(url: string | undefined): 'healthz' | 'readyz' | undefined {
+  const raw = url ?? '';
+  const question = raw.indexOf('?');
+  let path = (question === -1 ? raw : raw.slice(0, question)).toLowerCase();
+  if (path.endsWith('/') && path.length > 1) path = path.slice(0, -1);
+  return path === '/healthz' ? 'healthz' : path === '/readyz' ? 'readyz' : undefined;
+}
 
-  app.get('/healthz', (_req, res) => {
-    res.status(200).type('text/plain').send('ok');
-  });
-  app.get('/readyz', (_req, res) => {
+/**
+ * GET (and HEAD) /healthz and /readyz, answered as express answered them: `text/plain;
+ * charset=utf-8`, 200 while alive, and /readyz 503 while not ready or draining.
+ */
+function createProbeListener(
+  lifecycle: Lifecycle,
+): (req: IncomingMessage, res: ServerResponse) => boolean {
+  return (req, res) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    const probe = probeOf(req.url);
+    if (probe === undefined) return false;
     const ready = lifecycle.ready;
-    res
-      .status(ready ? 200 : 503)
-      .type('text/plain')
-      .send(ready ? 'ready' : lifecycle.draining ? 'draining' : 'not ready');
-  });
-  if (deps.serveMetrics !== false)
-    app.get('/metrics', async (_req, res) => {
-      res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-    });
-
-  app.use((req: Request, res: Response) => {
-    // A body sent to a path nobody reads is drained, so the connection can be reused.
+    const [status, text] =
+      probe === 'healthz'
+        ? [200, 'ok']
+        : [ready ? 200 : 503, ready ? 'ready' : lifecycle.draining ? 'draining' : 'not ready'];
+    // A body sent with a probe is drained, so the connection can be reused.
     req.resume();
-    sendJson(
-      res,
-      404,
-      failureStatus(404, 'NotFound', 'not found: use POST /mutate or POST /validate'),
-    );
-  });
-  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    logger.error({ err: error }, 'request failed');
-    if (!res.headersSent) sendJson(res, 500, failureStatus(500, 'InternalError', 'internal error'));
-  });
-  return app;
+    res.writeHead(status, {
+      'Content-Type': 'text/plain; charset=utf-8',
+      'Content-Length': Buffer.byteLength(text),
+    });
+    res.end(req.method === 'HEAD' ? undefined : text);
+    return true;
+  };
 }

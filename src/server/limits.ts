@@ -31,6 +31,9 @@ export interface WorkLimits {
   readonly maxRoutes: number;
 }
 
+/** Seconds from SIGTERM to the end of the drain (the chart's grace period is 30 s, after a 5 s preStop pause). */
+export const DEFAULT_SHUTDOWN_SECONDS = 20;
+
 export const DEFAULT_WORK_LIMITS: WorkLimits = { maxBackends: 1000, maxRoutes: 1000 };
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -95,4 +98,27 @@ export function workProblem(count: WorkCount, limits: WorkLimits): string | unde
   if (count.routes > limits.maxRoutes)
     return `the object has more than ${limits.maxRoutes} route entries (found at least ${count.routes}); meshwarden does not judge objects this large: split it`;
   return undefined;
+}
+
+/**
+ * Keys `countWork` looks for, as JSON spells them plainly and followed by their colon (so a
+ * port named "http" is no key), and `\u00XX` escapes that could spell a letter of one in
+ * disguise. Route lists first in the alternation: any of them ends the scan.
+ */
+const WORK_KEYS = /"(?:(http|tcp|tls|rules|routes|traffic)|weight|percent)"\s*:|(\\u00[4-7])/g;
+
+/**
+ * True when the text of a body shows, without parsing it, that its object is within the work
+ * limits: no route-list key, at most `maxBackends` weight keys (each object carrying one has its
+ * own), and no escape that could spell such a key. Cheaper than parsing a large body in the
+ * screening worker; false sends it there.
+ */
+export function provablyWithinLimits(text: string, limits: WorkLimits): boolean {
+  WORK_KEYS.lastIndex = 0;
+  let weights = 0;
+  for (let m = WORK_KEYS.exec(text); m !== null; m = WORK_KEYS.exec(text)) {
+    if (m[1] !== undefined || m[2] !== undefined) return false;
+    if (++weights > limits.maxBackends) return false;
+  }
+  return true;
 }

@@ -96,12 +96,17 @@ export class ScreenPool {
   readonly #slots: Slot[] = [];
   readonly #queue: Job[] = [];
   readonly #heapMb: number;
+  readonly #size: number;
   #nextId = 0;
   #closed = false;
 
+  /**
+   * Workers start on first use: most servers never see a body that needs screening, and a
+   * worker costs start-up time and a heap of its own.
+   */
   constructor(size: number, heapMb = 128) {
     this.#heapMb = heapMb;
-    for (let i = 0; i < Math.max(1, size); i++) this.#slots.push(this.#spawn());
+    this.#size = Math.max(1, size);
   }
 
   /** Parses and screens `body`; counting stops past `stopAt`. */
@@ -143,8 +148,9 @@ export class ScreenPool {
       slot.job = undefined;
       job?.reject(error);
       if (this.#closed) return;
+      // Replaced when next needed.
       const index = this.#slots.indexOf(slot);
-      if (index !== -1) this.#slots[index] = this.#spawn();
+      if (index !== -1) this.#slots.splice(index, 1);
       this.#dispatch();
     };
     worker.on('error', lost);
@@ -155,10 +161,14 @@ export class ScreenPool {
   }
 
   #dispatch(): void {
-    for (const slot of this.#slots) {
-      if (slot.job !== undefined) continue;
-      const job = this.#queue.shift();
-      if (job === undefined) return;
+    for (let job = this.#queue[0]; job !== undefined; job = this.#queue[0]) {
+      let slot = this.#slots.find((s) => s.job === undefined);
+      if (slot === undefined) {
+        if (this.#closed || this.#slots.length >= this.#size) return;
+        slot = this.#spawn();
+        this.#slots.push(slot);
+      }
+      this.#queue.shift();
       slot.job = job;
       slot.worker.postMessage({ id: job.id, body: job.body, stopAt: job.stopAt });
     }

@@ -8,18 +8,40 @@ export interface Rational {
 
 export const ZERO: Rational = Object.freeze({ num: 0n, den: 1n });
 
+/** Below this both fit a double exactly, and the remainders are computed there (far cheaper). */
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 function gcd(a: bigint, b: bigint): bigint {
   let x = a < 0n ? -a : a;
   let y = b < 0n ? -b : b;
-  while (y !== 0n) [x, y] = [y, x % y];
+  if (x <= SAFE && y <= SAFE) {
+    let p = Number(x);
+    let q = Number(y);
+    while (q !== 0) {
+      const r = p % q;
+      p = q;
+      q = r;
+    }
+    return BigInt(p);
+  }
+  while (y !== 0n) {
+    const r = x % y;
+    x = y;
+    y = r;
+  }
   return x;
 }
 
 export function rational(num: bigint, den: bigint): Rational {
   if (den === 0n) throw new RangeError('denominator is zero');
-  const sign = den < 0n ? -1n : 1n;
-  const g = gcd(num, den) || 1n;
-  return { num: (sign * num) / g, den: (sign * den) / g };
+  let n = num;
+  let d = den;
+  if (d < 0n) {
+    n = -n;
+    d = -d;
+  }
+  const g = gcd(n, d) || 1n;
+  return g === 1n ? { num: n, den: d } : { num: n / g, den: d / g };
 }
 
 export function subtract(a: Rational, b: Rational): Rational {
@@ -28,8 +50,24 @@ export function subtract(a: Rational, b: Rational): Rational {
 
 /** -1, 0 or 1 as `a` is less than, equal to or greater than `b`. */
 export function compare(a: Rational, b: Rational): -1 | 0 | 1 {
+  // Shares of one route have one denominator: no products needed.
+  if (a.den === b.den) return a.num < b.num ? -1 : a.num > b.num ? 1 : 0;
   const left = a.num * b.den;
   const right = b.num * a.den;
+  return left < right ? -1 : left > right ? 1 : 0;
+}
+
+/**
+ * The sign of `(a1 - a0) - (b1 - b0)`: which of two rises is larger, without reducing either
+ * difference (what `compare(subtract(a1, a0), subtract(b1, b0))` gives, for less).
+ */
+export function compareRises(a1: Rational, a0: Rational, b1: Rational, b0: Rational): -1 | 0 | 1 {
+  const aNum = a1.num * a0.den - a0.num * a1.den;
+  const aDen = a1.den * a0.den;
+  const bNum = b1.num * b0.den - b0.num * b1.den;
+  const bDen = b1.den * b0.den;
+  const left = aNum * bDen;
+  const right = bNum * aDen;
   return left < right ? -1 : left > right ? 1 : 0;
 }
 

@@ -14,6 +14,23 @@ export type ServiceReading =
  * domain is accepted after `.svc.` (clusters differ), but nothing else may follow the namespace.
  */
 export function parseServiceRef(text: string): ServiceReading {
+  // The common case, a short name, without splitting; readings are immutable, so shared.
+  if (!text.includes('.')) {
+    const known = shortNames.get(text);
+    if (known !== undefined) return known;
+    const reading = readServiceRef(text);
+    if (shortNames.size >= MAX_SHORT_NAMES) shortNames.clear();
+    shortNames.set(text, reading);
+    return reading;
+  }
+  return readServiceRef(text);
+}
+
+/** Bounded: names come from requests. */
+const MAX_SHORT_NAMES = 4096;
+const shortNames = new Map<string, ServiceReading>();
+
+function readServiceRef(text: string): ServiceReading {
   const parts = text.split('.');
   const [name = '', namespace, svc] = parts;
   if (!DNS_LABEL.test(name) || name.length > 63) {

@@ -349,3 +349,65 @@ describe('AdmissionEngine deadlines and failures', () => {
     expect(outcome.review.response?.warnings?.[0]).toContain('internal error');
   });
 });
+
+describe('decide', () => {
+  const review = () => decoded(makeReview({ object: deployment('web') }));
+  const later = <T>(value: T) => new Promise<T>((r) => setTimeout(() => r(value), 5));
+
+  it('answers synchronously when every rule does, with the same outcome as review', async () => {
+    const engine = engineWith({
+      mutators: [labelMutator],
+      validators: [validatorFinding('w', 'warn')],
+    });
+    for (const endpoint of ['mutate', 'validate'] as const) {
+      const now = engine.decide(review(), endpoint, { timeoutMs: 1000 });
+      expect(now).not.toBeInstanceOf(Promise);
+      const { review: a, ...restA } = now as Exclude<typeof now, Promise<unknown>>;
+      const { review: b, ...restB } = await engine.review(review(), endpoint, { timeoutMs: 1000 });
+      expect({ ...a, response: { ...a.response, uid: '' } }).toEqual({
+        ...b,
+        response: { ...b.response, uid: '' },
+      });
+      expect(restA).toEqual(restB);
+    }
+  });
+
+  it('goes on asynchronously from the first rule that returns a promise, in order', async () => {
+    const order: string[] = [];
+    const step = (name: string, wait: boolean): Validator => ({
+      ...validatorFinding(name, 'warn'),
+      validate: () => {
+        order.push(name);
+        const result = { violations: [] };
+        return wait ? later(result) : result;
+      },
+    });
+    const last = validatorFinding('last', 'enforce');
+    const engine = engineWith({
+      validators: [step('a', false), step('b', true), step('c', false), last],
+    });
+    const pending = engine.decide(review(), 'validate', { timeoutMs: 1000 });
+    expect(pending).toBeInstanceOf(Promise);
+    expect(order).toEqual(['a', 'b']);
+    const outcome = await pending;
+    expect(order).toEqual(['a', 'b', 'c']);
+    expect(outcome.deniedBy).toBe('last');
+  });
+
+  it('applies the deadline to an asynchronous mutator and a rule that throws', async () => {
+    const stuck: Mutator = { ...labelMutator, mutate: () => new Promise<void>(() => {}) };
+    const late = await engineWith({ mutators: [labelMutator, stuck] }).decide(review(), 'mutate', {
+      timeoutMs: 20,
+    });
+    expect(late).toMatchObject({ timedOut: true, decision: 'warned' });
+    expect(late.patch).toEqual([]);
+    const broken: Validator = {
+      ...validatorFinding('broken', 'enforce'),
+      validate: () => {
+        throw new Error('bug');
+      },
+    };
+    const failed = engineWith({ validators: [broken] }).decide(review(), 'validate');
+    expect(failed).toMatchObject({ timedOut: true, decision: 'denied' });
+  });
+});

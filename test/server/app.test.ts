@@ -291,6 +291,28 @@ describe('probes and metrics', () => {
     expect((await request(app).get('/healthz')).status).toBe(200);
   });
 
+  it('answers the probes as express routes them: any case, a trailing slash, HEAD, a query', async () => {
+    const { app, lifecycle } = setup();
+    for (const path of ['/HealthZ', '/healthz/', '/healthz?verbose=1']) {
+      const res = await request(app).get(path);
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toBe('text/plain; charset=utf-8');
+      expect(res.text).toBe('ok');
+    }
+    const head = await request(app).head('/readyz');
+    expect(head.status).toBe(200);
+    expect(head.headers['content-length']).toBe('5');
+    expect(head.text ?? '').toBe('');
+    lifecycle.tlsLoaded = false;
+    const notReady = await request(app).get('/READYZ/');
+    expect([notReady.status, notReady.text]).toEqual([503, 'not ready']);
+    // Other methods and paths next to the probes are express's: 404 with a Status body.
+    const posted = await request(app).post('/healthz').send('x');
+    expect(posted.status).toBe(404);
+    expect(posted.body).toMatchObject({ kind: 'Status', code: 404 });
+    expect((await request(app).get('/healthzz')).status).toBe(404);
+  });
+
   it('/readyz is 503 until the policy is loaded', async () => {
     const policy = new PolicyStore(undefined, false);
     const lifecycle = new Lifecycle(() => policy.loaded);

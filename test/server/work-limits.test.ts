@@ -51,6 +51,26 @@ describe('work per object', () => {
     }
   });
 
+  it('denies a large TrafficSplit whose weight keys are spelt with escapes', async () => {
+    running = await startTestWebhook();
+    const over = DEFAULT_WORK_LIMITS.maxBackends + 1;
+    // Large enough for the screening, and no plain "weight" key for a quick look to count.
+    const text = JSON.stringify(makeReview({ object: trafficSplit(20 * over) })).replaceAll(
+      '"weight":',
+      '"\\u0077eight":',
+    );
+    expect(text).not.toContain('"weight"');
+    const res = await post(running.port, '/validate', text, { ca: running.bundle.caCert });
+    expect(res.status).toBe(200);
+    const answer = JSON.parse(res.body) as {
+      response: { allowed: boolean; status?: { message: string } };
+    };
+    expect(answer.response.allowed).toBe(false);
+    expect(answer.response.status?.message).toContain(
+      `more than ${DEFAULT_WORK_LIMITS.maxBackends} weighted backends`,
+    );
+  });
+
   it('still judges a TrafficSplit within the limit', async () => {
     running = await startTestWebhook();
     const answer = await review(running, '/validate', trafficSplit(3));

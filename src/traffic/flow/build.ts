@@ -81,36 +81,35 @@ export function finish(
   errors: readonly LocatedError[],
   protocols?: readonly string[],
 ): FlowObject {
-  const ports = new Map<string, Set<number>>();
+  // Hosts (with subset) written with two or more different ports in the object.
+  const firstPort = new Map<string, number>();
+  const manyPorts = new Set<string>();
   for (const r of routes) {
     if (r.outcome.kind !== 'backends') continue;
     for (const b of r.outcome.backends) {
+      if (b.port === undefined) continue;
       const key = `${b.base}#${b.subset ?? ''}`;
-      const set = ports.get(key) ?? new Set<number>();
-      if (b.port !== undefined) set.add(b.port);
-      ports.set(key, set);
+      const first = firstPort.get(key);
+      if (first === undefined) firstPort.set(key, b.port);
+      else if (first !== b.port) manyPorts.add(key);
     }
   }
   const names = new Map<string, string>();
   const idOf = (b: RawBackend): string => {
-    const many = (ports.get(`${b.base}#${b.subset ?? ''}`)?.size ?? 0) > 1;
-    const base = many && b.port !== undefined ? `${b.base}:${b.port}` : b.base;
+    const many =
+      manyPorts.size > 0 && b.port !== undefined && manyPorts.has(`${b.base}#${b.subset ?? ''}`);
+    const base = many ? `${b.base}:${b.port}` : b.base;
     return b.subset === undefined ? base : `${base}#${b.subset}`;
   };
   const done: FlowRoute[] = routes.map((r) => {
     if (r.outcome.kind !== 'backends') return { ...r, outcome: r.outcome };
-    let total = 0n;
-    const sums = new Map<string, bigint>();
-    for (const b of r.outcome.backends) {
+    const ids = r.outcome.backends.map((b) => {
       const id = idOf(b);
       if (!names.has(id)) names.set(id, b.name);
-      total += b.weight;
-      sums.set(id, (sums.get(id) ?? 0n) + b.weight);
-    }
-    if (total === 0n) return { ...r, outcome: { kind: 'zero' } };
-    const shares = new Map<string, Rational>();
-    for (const [id, w] of sums) shares.set(id, rational(w, total));
-    return { ...r, outcome: { kind: 'shares', shares } };
+      return id;
+    });
+    const shares = sharesOf(r.outcome.backends, ids);
+    return { ...r, outcome: shares === undefined ? { kind: 'zero' } : { kind: 'shares', shares } };
   });
   for (const r of done) if (r.outcome.kind === 'opaque') names.set(r.outcome.id, r.outcome.reason);
   return {
@@ -121,6 +120,66 @@ export function finish(
     errors,
     ...(protocols ? { protocols } : {}),
   };
+}
+
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * Each id's exact share of the weights (summed when an id appears twice); undefined when every
+ * weight is 0. Weights as written are small integers: summed and reduced as doubles, exactly,
+ * while every figure stays a safe integer (bigint arithmetic costs far more); bigints past that.
+ */
+function sharesOf(
+  backends: readonly RawBackend[],
+  ids: readonly string[],
+): Map<string, Rational> | undefined {
+  let total = 0;
+  let safe = true;
+  for (const b of backends) {
+    if (b.weight < 0n || b.weight > SAFE) safe = false;
+    else total += Number(b.weight);
+  }
+  if (!safe || !Number.isSafeInteger(total)) return exactShares(backends, ids);
+  if (total === 0) return undefined;
+  const sums = new Map<string, number>();
+  backends.forEach((b, i) => {
+    const id = ids[i]!;
+    sums.set(id, (sums.get(id) ?? 0) + Number(b.weight));
+  });
+  const shares = new Map<string, Rational>();
+  for (const [id, w] of sums) {
+    const g = w === 0 ? total : gcdOf(w, total);
+    shares.set(id, { num: BigInt(w / g), den: BigInt(total / g) });
+  }
+  return shares;
+}
+
+function gcdOf(a: number, b: number): number {
+  let x = a;
+  let y = b;
+  while (y !== 0) {
+    const r = x % y;
+    x = y;
+    y = r;
+  }
+  return x;
+}
+
+function exactShares(
+  backends: readonly RawBackend[],
+  ids: readonly string[],
+): Map<string, Rational> | undefined {
+  let total = 0n;
+  const sums = new Map<string, bigint>();
+  backends.forEach((b, i) => {
+    const id = ids[i]!;
+    total += b.weight;
+    sums.set(id, (sums.get(id) ?? 0n) + b.weight);
+  });
+  if (total === 0n) return undefined;
+  const shares = new Map<string, Rational>();
+  for (const [id, w] of sums) shares.set(id, rational(w, total));
+  return shares;
 }
 
 function dedupeRoots(roots: readonly RootRef[]): RootRef[] {

@@ -13,8 +13,26 @@ const OTHER_PATH = '/.meshwarden-unmatched';
 
 type Tri = true | false | { readonly atom: string };
 
-function canon(c: Condition): string {
-  return JSON.stringify(c);
+/**
+ * What one comparison of flow objects (one review) asks of the same objects several times,
+ * computed once: route entries per root and protocol, probes, common backends, condition texts.
+ * Plain maps dropped with the memo: weak maps keyed on per-review objects cost the garbage
+ * collector more than they saved. Flow objects and their conditions never change once built.
+ */
+export class FlowMemo {
+  readonly entries = new Map<FlowObject, Map<string, readonly Entry[]>>();
+  readonly probes = new Map<FlowObject, readonly Probe[]>();
+  readonly common = new Map<FlowObject, Map<string, string | undefined>>();
+  readonly canon = new Map<Condition, string>();
+}
+
+function canon(c: Condition, memo: FlowMemo | undefined): string {
+  let text = memo?.canon.get(c);
+  if (text === undefined) {
+    text = JSON.stringify(c);
+    memo?.canon.set(c, text);
+  }
+  return text;
 }
 
 function fullMatch(regex: string, text: string, ignoreCase = false): boolean | undefined {
@@ -60,8 +78,8 @@ function pathMatches(c: Extract<Condition, { kind: 'path' }>, path: string): boo
 }
 
 /** One condition against one probe, for one root. */
-export function evaluateCondition(c: Condition, probe: Probe, root: RootRef): Tri {
-  const unknown = (): Tri => ({ atom: `${probe.key}~${canon(c)}` });
+export function evaluateCondition(c: Condition, probe: Probe, root: RootRef, memo?: FlowMemo): Tri {
+  const unknown = (): Tri => ({ atom: `${probe.key}~${canon(c, memo)}` });
   switch (c.kind) {
     case 'path': {
       if (typeof probe.path !== 'string') {
@@ -97,9 +115,10 @@ function evaluateAll(
   probe: Probe,
   root: RootRef,
   resolve: (atom: string) => boolean,
+  memo: FlowMemo | undefined,
 ): boolean {
   for (const c of conditions) {
-    const r = evaluateCondition(c, probe, root);
+    const r = evaluateCondition(c, probe, root, memo);
     const v = typeof r === 'boolean' ? r : resolve(r.atom);
     if (!v) return false;
   }
@@ -121,7 +140,28 @@ function compareRank(a: readonly number[], b: readonly number[]): number {
   return 0;
 }
 
-function entries(object: FlowObject, root: RootRef, probe: Probe): Entry[] {
+function entries(
+  object: FlowObject,
+  root: RootRef,
+  probe: Probe,
+  memo: FlowMemo | undefined,
+): readonly Entry[] {
+  if (memo === undefined) return listEntries(object, root, probe);
+  let lists = memo.entries.get(object);
+  if (lists === undefined) {
+    lists = new Map();
+    memo.entries.set(object, lists);
+  }
+  const key = `${probe.protocol}\u0000${root.key}`;
+  let list = lists.get(key);
+  if (list === undefined) {
+    list = listEntries(object, root, probe);
+    lists.set(key, list);
+  }
+  return list;
+}
+
+function listEntries(object: FlowObject, root: RootRef, probe: Probe): Entry[] {
   const out: Entry[] = [];
   object.routes.forEach((route, order) => {
     if (route.protocol !== probe.protocol) return;
@@ -141,18 +181,19 @@ export function serve(
   root: RootRef,
   probe: Probe,
   resolve: (atom: string) => boolean,
+  memo?: FlowMemo,
 ): FlowRoute | undefined {
-  const list = entries(object, root, probe);
+  const list = entries(object, root, probe, memo);
   // A route whose place is not exactly known may come first: one more unknown.
   for (const e of list) {
     if (
       e.route.ambiguous &&
-      evaluateAll(e.alt, probe, root, resolve) &&
+      evaluateAll(e.alt, probe, root, resolve, memo) &&
       resolve(`${probe.key}~prefer:${e.route.key}`)
     )
       return e.route;
   }
-  for (const e of list) if (evaluateAll(e.alt, probe, root, resolve)) return e.route;
+  for (const e of list) if (evaluateAll(e.alt, probe, root, resolve, memo)) return e.route;
   return undefined;
 }
 
@@ -161,12 +202,13 @@ function atomsOf(
   root: RootRef | undefined,
   probe: Probe,
   into: Set<string>,
+  memo: FlowMemo | undefined,
 ): void {
   if (!object || !root) return;
-  for (const e of entries(object, root, probe)) {
+  for (const e of entries(object, root, probe, memo)) {
     if (e.route.ambiguous) into.add(`${probe.key}~prefer:${e.route.key}`);
     for (const c of e.alt) {
-      const r = evaluateCondition(c, probe, root);
+      const r = evaluateCondition(c, probe, root, memo);
       if (typeof r !== 'boolean') into.add(r.atom);
     }
   }
@@ -191,16 +233,17 @@ export function scenarios(
   newObject: FlowObject | undefined,
   newRoot: RootRef | undefined,
   probe: Probe,
+  memo?: FlowMemo,
 ): Scenario[] {
   const atoms = new Set<string>();
-  atomsOf(oldObject, oldRoot, probe, atoms);
-  atomsOf(newObject, newRoot, probe, atoms);
+  atomsOf(oldObject, oldRoot, probe, atoms, memo);
+  atomsOf(newObject, newRoot, probe, atoms, memo);
   const list = [...atoms];
   const run = (
     o: FlowObject | undefined,
     r: RootRef | undefined,
     resolve: (a: string) => boolean,
-  ) => (o && r ? serve(o, r, probe, resolve) : undefined);
+  ) => (o && r ? serve(o, r, probe, resolve, memo) : undefined);
   if (list.length === 0) {
     const never = () => false;
     return [
@@ -240,8 +283,8 @@ export function scenarios(
     if (!o || !r) return [undefined];
     const found: (FlowRoute | undefined)[] = [];
     let definite = false;
-    for (const e of entries(o, r, probe)) {
-      const values = e.alt.map((c) => evaluateCondition(c, probe, r));
+    for (const e of entries(o, r, probe, memo)) {
+      const values = e.alt.map((c) => evaluateCondition(c, probe, r, memo));
       if (values.some((v) => v === false)) continue;
       found.push(e.route);
       if (values.every((v) => v === true) && !e.route.ambiguous) {

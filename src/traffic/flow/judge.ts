@@ -3,8 +3,8 @@
  * probe, under every reading of what cannot be evaluated, the share each backend had and gets.
  * Findings are data; the weight-shift rule turns them into messages.
  */
-import { compare, rational, subtract, ZERO, type Rational } from '../rational.js';
-import { probesFor, scenarios } from './evaluate.js';
+import { compare, compareRises, rational, ZERO, type Rational } from '../rational.js';
+import { probesFor, scenarios, type FlowMemo } from './evaluate.js';
 import type { FlowObject, FlowRoute, Probe, RootRef } from './model.js';
 import { containingRoot } from './roots.js';
 import { subsetOf } from './build.js';
@@ -12,6 +12,7 @@ import { subsetOf } from './build.js';
 const ONE = rational(1n, 1n);
 const HALF = rational(1n, 2n);
 const NOTHING: ReadonlyMap<string, Rational> = new Map();
+const NO_NARROWING: ReadonlyMap<string, string> = new Map();
 
 /** The shares a route gives; a route that fails, cannot be read or serves nothing gives none. */
 export function sharesOf(route: FlowRoute | undefined): ReadonlyMap<string, Rational> {
@@ -22,8 +23,9 @@ export function sharesOf(route: FlowRoute | undefined): ReadonlyMap<string, Rati
 }
 
 function sameShares(a: ReadonlyMap<string, Rational>, b: ReadonlyMap<string, Rational>): boolean {
-  const keys = new Set([...a.keys(), ...b.keys()]);
-  for (const k of keys) if (compare(a.get(k) ?? ZERO, b.get(k) ?? ZERO) !== 0) return false;
+  if (a === b) return true;
+  for (const [k, share] of a) if (compare(share, b.get(k) ?? ZERO) !== 0) return false;
+  for (const [k, share] of b) if (!a.has(k) && compare(share, ZERO) !== 0) return false;
   return true;
 }
 
@@ -35,24 +37,62 @@ export function commonBackend(
   object: FlowObject,
   root: RootRef,
   need: 'majority' | 'all',
+  memo?: FlowMemo,
 ): string | undefined {
-  let found: string | undefined;
+  if (memo === undefined) return findCommonBackends(object, root, undefined)[need];
+  let known = memo.common.get(object);
+  if (known === undefined) {
+    known = new Map();
+    memo.common.set(object, known);
+  }
+  const key = `${need}|${root.key}`;
+  if (known.has(key)) return known.get(key);
+  // One pass answers both questions; the stable-backend steps ask both of the new object.
+  const found = findCommonBackends(object, root, memo);
+  known.set(`majority|${root.key}`, found.majority);
+  known.set(`all|${root.key}`, found.all);
+  return found[need];
+}
+
+function findCommonBackends(
+  object: FlowObject,
+  root: RootRef,
+  memo: FlowMemo | undefined,
+): { majority: string | undefined; all: string | undefined } {
+  const found = { majority: undefined as string | undefined, all: undefined as string | undefined };
+  // Once a question has no answer it stays without one.
+  let majorityOpen = true;
+  let allOpen = true;
   let served = false;
-  for (const probe of probesFor([object])) {
+  let probes = memo?.probes.get(object);
+  if (probes === undefined) {
+    probes = probesFor([object]);
+    memo?.probes.set(object, probes);
+  }
+  for (const probe of probes) {
     if (probe.targeted) continue;
-    for (const s of scenarios(undefined, undefined, object, root, probe)) {
+    for (const s of scenarios(undefined, undefined, object, root, probe, memo)) {
       if (!s.after) continue;
       served = true;
-      if (s.after.outcome.kind !== 'shares') return undefined;
-      let best: string | undefined;
+      if (s.after.outcome.kind !== 'shares') return { majority: undefined, all: undefined };
+      let majority: string | undefined;
+      let all: string | undefined;
       for (const [id, share] of s.after.outcome.shares) {
-        if (need === 'all' ? compare(share, ONE) === 0 : compare(share, HALF) > 0) best = id;
+        if (compare(share, ONE) === 0) all = id;
+        if (compare(share, HALF) > 0) majority = id;
       }
-      if (best === undefined || (found !== undefined && found !== best)) return undefined;
-      found = best;
+      if (majority === undefined || (found.majority !== undefined && found.majority !== majority))
+        majorityOpen = false;
+      else found.majority = majority;
+      if (all === undefined || (found.all !== undefined && found.all !== all)) allOpen = false;
+      else found.all = all;
+      if (!majorityOpen && !allOpen) return { majority: undefined, all: undefined };
     }
   }
-  return served ? found : undefined;
+  return {
+    majority: served && majorityOpen ? found.majority : undefined,
+    all: served && allOpen ? found.all : undefined,
+  };
 }
 
 /** One backend's share of one class of one root, before and after. */
@@ -109,6 +149,7 @@ export function judgeTraffic(
   before: FlowObject | undefined,
   after: FlowObject,
   stable: ReadonlyMap<string, string>,
+  memo?: FlowMemo,
 ): Judgement {
   const probes = probesFor([before, after]);
   let changed = before === undefined;
@@ -124,7 +165,7 @@ export function judgeTraffic(
       ? previous
         ? stable.get(previous.key)
         : undefined
-      : commonBackend(after, root, 'majority');
+      : commonBackend(after, root, 'majority', memo);
     const rises = new Map<string, Movement>();
     const peaks = new Map<string, Movement>();
     const narrowed = new Map<string, Narrowing>();
@@ -132,7 +173,14 @@ export function judgeTraffic(
     let targetedMoved = false;
     let allStable = true;
     for (const probe of probes) {
-      for (const s of scenarios(previous ? before : undefined, previous, after, root, probe)) {
+      for (const s of scenarios(
+        previous ? before : undefined,
+        previous,
+        after,
+        root,
+        probe,
+        memo,
+      )) {
         const o = sharesOf(s.before);
         const n = sharesOf(s.after);
         const same = sameShares(o, n);
@@ -151,6 +199,7 @@ export function judgeTraffic(
             narrowed.set(`${was}>${b}`, { from: was, to: b, route: s.after });
           if (b === stableId || was === stableId) continue;
           const old = o.get(was) ?? ZERO;
+          if (compare(share, old) <= 0) continue;
           const m: Movement = {
             backend: b,
             before: old,
@@ -160,10 +209,8 @@ export function judgeTraffic(
             newRoute: s.after,
             uncertain: s.uncertain,
           };
-          const rise = subtract(share, old);
-          if (compare(rise, ZERO) <= 0) continue;
           const r = rises.get(b);
-          if (!r || compare(rise, subtract(r.after, r.before)) > 0) rises.set(b, m);
+          if (!r || compareRises(share, old, r.after, r.before) > 0) rises.set(b, m);
           const p = peaks.get(b);
           if (!p || compare(share, p.after) > 0) peaks.set(b, m);
         }
@@ -197,12 +244,16 @@ function narrowings(
   o: ReadonlyMap<string, Rational>,
   n: ReadonlyMap<string, Rational>,
 ): ReadonlyMap<string, string> {
-  const byBase = new Map<string, string[]>();
+  let byBase: Map<string, string[]> | undefined;
   for (const b of n.keys()) {
+    // Only an id with a subset (`host#v1`) can narrow another.
+    if (!b.includes('#')) continue;
     const { base, subset } = subsetOf(b);
     if (subset === undefined || o.has(b) || !o.has(base)) continue;
+    byBase ??= new Map();
     byBase.set(base, [...(byBase.get(base) ?? []), b]);
   }
+  if (byBase === undefined) return NO_NARROWING;
   const out = new Map<string, string>();
   for (const [base, list] of byBase) if (list.length === 1 && !n.has(base)) out.set(list[0]!, base);
   return out;

@@ -4,6 +4,7 @@
  * and carries it on every UPDATE; the validator reads it from the old object only.
  */
 import type { FlowObject } from './model.js';
+import type { FlowMemo } from './evaluate.js';
 import { commonBackend } from './judge.js';
 import { containingRoot } from './roots.js';
 
@@ -41,11 +42,12 @@ export function formatStable(map: ReadonlyMap<string, string>): string {
 export function stableBefore(
   old: FlowObject,
   recorded: ReadonlyMap<string, string> | undefined,
+  memo?: FlowMemo,
 ): Map<string, string> {
   const out = new Map<string, string>();
   for (const root of old.roots) {
     // A record without this root means it had none; only an object never recorded falls back.
-    const id = recorded ? recorded.get(root.key) : commonBackend(old, root, 'majority');
+    const id = recorded ? recorded.get(root.key) : commonBackend(old, root, 'majority', memo);
     if (id !== undefined) out.set(root.key, id);
   }
   return out;
@@ -56,16 +58,17 @@ export function stableAfter(
   old: FlowObject | undefined,
   before: ReadonlyMap<string, string>,
   next: FlowObject,
+  memo?: FlowMemo,
 ): Map<string, string> {
   const out = new Map<string, string>();
   for (const root of next.roots) {
-    const full = commonBackend(next, root, 'all');
+    const full = commonBackend(next, root, 'all', memo);
     if (full !== undefined) {
       out.set(root.key, full);
       continue;
     }
     if (!old) {
-      const majority = commonBackend(next, root, 'majority');
+      const majority = commonBackend(next, root, 'majority', memo);
       if (majority !== undefined) out.set(root.key, majority);
       continue;
     }

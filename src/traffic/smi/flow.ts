@@ -12,7 +12,6 @@ import {
   errorWithin,
   finish,
   serviceHost,
-  splitAt,
   unreadable,
   type PendingOutcome,
   type PendingRoute,
@@ -32,12 +31,12 @@ export function smiFlow(
     ? serviceHost(parsed.name, namespace)
     : `TrafficSplit ${namespace}/${object.metadata?.name ?? ''}`;
   const error = errorWithin(errors, 'spec.backends');
-  const read = splitAt(splits, 'spec.backends');
+  const read = splits.find((s) => s.path === 'spec.backends');
   let outcome: PendingOutcome;
   if (error) outcome = unreadable(error);
   else if (!read) outcome = { kind: 'unreadable', reason: 'spec.backends could not be read' };
   else {
-    const backends: RawBackend[] = [...read.values()].map((b) => ({
+    const backends: RawBackend[] = read.backends.map((b) => ({
       base: serviceHost(b.service ?? b.id, namespace),
       weight: b.weight,
       name: b.name,
