@@ -159,7 +159,9 @@ describe('meshwarden serve --metrics-port flag', () => {
     const port = (taken.address() as AddressInfo).port;
     try {
       expect(await usage(['--port', '0', '--metrics-port', String(port)])).toMatch(
-        new RegExp(`^cannot serve metrics on port ${port}: listen EADDRINUSE`),
+        new RegExp(
+          `^port ${port} is already in use by another process: pass another --metrics-port \\(cannot serve metrics on port ${port}: listen EADDRINUSE`,
+        ),
       );
     } finally {
       taken.close();

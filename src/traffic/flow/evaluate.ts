@@ -14,10 +14,8 @@ const OTHER_PATH = '/.meshwarden-unmatched';
 type Tri = true | false | { readonly atom: string };
 
 /**
- * What one comparison of flow objects (one review) asks of the same objects several times,
- * computed once: route entries per root and protocol, probes, common backends, condition texts.
- * Plain maps dropped with the memo: weak maps keyed on per-review objects cost the garbage
- * collector more than they saved. Flow objects and their conditions never change once built.
+ * What one review asks of the same flow objects several times, computed once. Plain maps dropped
+ * with the memo: weak maps keyed on per-review objects cost the collector more than they saved.
  */
 export class FlowMemo {
   readonly entries = new Map<FlowObject, Map<string, readonly Entry[]>>();
