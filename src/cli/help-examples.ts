@@ -46,7 +46,7 @@ export const HELP_EXAMPLES: Readonly<Record<string, readonly HelpExample[]>> = {
       comment: "for the CI's test report",
     },
     {
-      line: 'meshwarden review -f examples/canary-smi/split-80-20.yaml --mesh linkerd --namespace-labels linkerd.io/inject=enabled',
+      line: 'meshwarden review -f examples/canary-smi/split-80-20.yaml --mesh linkerd --namespace-labels meshwarden.io/enforce=enabled',
       offline: { exit: 0 },
     },
   ],

@@ -232,15 +232,13 @@ function startupMessage(error: StartupError, flags: ServeFlags): string {
     code = (e as NodeJS.ErrnoException).code;
   if (error.listener === undefined || (code !== 'EADDRINUSE' && code !== 'EACCES'))
     return error.message;
-  const [port, setting] =
-    error.listener === 'https'
-      ? [flags.port, 'set PORT (or --port) to another port, e.g. PORT=8444 npm start']
-      : [flags.metricsPort ?? '', 'pass another --metrics-port'];
+  // The metrics listener's own message already names its port.
+  if (error.listener === 'metrics') return `${error.message}; pass another --metrics-port`;
   const problem =
     code === 'EADDRINUSE'
-      ? `port ${port} is already in use by another process`
-      : `port ${port} needs privileges this process lacks`;
-  return `${problem}: ${setting} (${error.message})`;
+      ? `port ${flags.port} is already in use by another process`
+      : `port ${flags.port} needs privileges this process lacks`;
+  return `${problem}: set PORT (or --port) to another port, e.g. PORT=8444 npm start (${error.message})`;
 }
 
 export async function runServe(flags: ServeFlags): Promise<void> {
