@@ -6,7 +6,7 @@
 import type { RuleContext } from '../admission/rule.js';
 import type { KubeObject } from '../k8s/objects.js';
 import { LAST_WEIGHT_CHANGE_ANNOTATION, STABLE_BACKENDS_ANNOTATION } from '../k8s/keys.js';
-import { FlowMemo } from '../traffic/flow/evaluate.js';
+import { FlowMemo } from '../traffic/flow/memo.js';
 import { judgeTraffic, type Judgement } from '../traffic/flow/judge.js';
 import type { FlowObject } from '../traffic/flow/model.js';
 import { formatStable, parseStable, stableAfter, stableBefore } from '../traffic/flow/stable.js';

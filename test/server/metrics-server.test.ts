@@ -160,7 +160,7 @@ describe('meshwarden serve --metrics-port flag', () => {
     try {
       expect(await usage(['--port', '0', '--metrics-port', String(port)])).toMatch(
         new RegExp(
-          `^port ${port} is already in use by another process: pass another --metrics-port \\(cannot serve metrics on port ${port}: listen EADDRINUSE`,
+          `^cannot serve metrics on port ${port}: listen EADDRINUSE.*; pass another --metrics-port$`,
         ),
       );
     } finally {

@@ -5,6 +5,7 @@
  * same value in the old and the new object, and every assignment of them is tried, so the judge
  * can take the reading least favourable to an edit without losing what stayed the same.
  */
+import type { FlowMemo, RouteEntry as Entry } from './memo.js';
 import type { Condition, FlowObject, FlowRoute, Probe, RootRef } from './model.js';
 
 /** More unknowns than this for one probe: old and new are read separately (still least favourable). */
@@ -12,17 +13,6 @@ const MAX_ATOMS = 8;
 const OTHER_PATH = '/.meshwarden-unmatched';
 
 type Tri = true | false | { readonly atom: string };
-
-/**
- * What one review asks of the same flow objects several times, computed once. Plain maps dropped
- * with the memo: weak maps keyed on per-review objects cost the collector more than they saved.
- */
-export class FlowMemo {
-  readonly entries = new Map<FlowObject, Map<string, readonly Entry[]>>();
-  readonly probes = new Map<FlowObject, readonly Probe[]>();
-  readonly common = new Map<FlowObject, Map<string, string | undefined>>();
-  readonly canon = new Map<Condition, string>();
-}
 
 function canon(c: Condition, memo: FlowMemo | undefined): string {
   let text = memo?.canon.get(c);
@@ -121,13 +111,6 @@ function evaluateAll(
     if (!v) return false;
   }
   return true;
-}
-
-interface Entry {
-  readonly route: FlowRoute;
-  readonly alt: readonly Condition[];
-  readonly rank: readonly number[];
-  readonly order: number;
 }
 
 function compareRank(a: readonly number[], b: readonly number[]): number {

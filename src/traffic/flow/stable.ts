@@ -4,7 +4,7 @@
  * and carries it on every UPDATE; the validator reads it from the old object only.
  */
 import type { FlowObject } from './model.js';
-import type { FlowMemo } from './evaluate.js';
+import type { FlowMemo } from './memo.js';
 import { commonBackend } from './judge.js';
 import { containingRoot } from './roots.js';
 

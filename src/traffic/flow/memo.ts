@@ -1,0 +1,22 @@
+import type { Condition, FlowObject, FlowRoute, Probe } from './model.js';
+
+/** One alternative of a route, in the order routes are tried for a root and protocol. */
+export interface RouteEntry {
+  readonly route: FlowRoute;
+  readonly alt: readonly Condition[];
+  readonly rank: readonly number[];
+  readonly order: number;
+}
+
+/**
+ * What one comparison of flow objects (one review) asks of the same objects several times,
+ * computed once: route entries per root and protocol, probes, common backends, condition texts.
+ * Plain maps dropped with the memo: weak maps keyed on per-review objects cost the garbage
+ * collector more than they saved. Flow objects and their conditions never change once built.
+ */
+export class FlowMemo {
+  readonly entries = new Map<FlowObject, Map<string, readonly RouteEntry[]>>();
+  readonly probes = new Map<FlowObject, readonly Probe[]>();
+  readonly common = new Map<FlowObject, Map<string, string | undefined>>();
+  readonly canon = new Map<Condition, string>();
+}
