@@ -158,24 +158,29 @@ async function throughWebhook(c: Case) {
   };
 }
 
+/** `review` of one case's old/new pair with the shared --context, as `c.user`. */
+function reviewCase(c: (typeof CASES)[number], ...extra: string[]) {
+  const slug = c.name.replace(/\W+/g, '-');
+  return runCli([
+    'review',
+    '-f',
+    join(dir, `${slug}-new.yaml`),
+    '--old',
+    join(dir, `${slug}-old.yaml`),
+    '--context',
+    join(dir, 'context.yaml'),
+    ...extra,
+    '--user',
+    c.user,
+  ]);
+}
+
 describe('review --context decides exactly as the webhook does', () => {
   it.each(CASES)('$name', async (c) => {
     const slug = c.name.replace(/\W+/g, '-');
     await writeFile(join(dir, `${slug}-new.yaml`), stringify(c.object));
     await writeFile(join(dir, `${slug}-old.yaml`), stringify(c.old));
-    const cli = runCli([
-      'review',
-      '-f',
-      join(dir, `${slug}-new.yaml`),
-      '--old',
-      join(dir, `${slug}-old.yaml`),
-      '--context',
-      join(dir, 'context.yaml'),
-      '--user',
-      c.user,
-      '-o',
-      'json',
-    ]);
+    const cli = reviewCase(c, '-o', 'json');
     expect(cli.stderr).toBe('');
     const [result] = JSON.parse(cli.stdout);
     const response = await throughWebhook(c);
@@ -191,19 +196,7 @@ describe('review --context decides exactly as the webhook does', () => {
   });
 
   it('prints why something passed in text output', () => {
-    const c = CASES[0]!;
-    const slug = c.name.replace(/\W+/g, '-');
-    const cli = runCli([
-      'review',
-      '-f',
-      join(dir, `${slug}-new.yaml`),
-      '--old',
-      join(dir, `${slug}-old.yaml`),
-      '--context',
-      join(dir, 'context.yaml'),
-      '--user',
-      c.user,
-    ]);
+    const cli = reviewCase(CASES[0]!);
     expect(cli.stdout).toContain(
       '  passed: trusted controller argo-rollouts argo-rollouts/argo-rollouts for Rollout default/rollouts-demo: setWeight 60 (steps[2])',
     );
@@ -213,22 +206,7 @@ describe('review --context decides exactly as the webhook does', () => {
     const bad = fixtureObject('flagger/istio-canary.yaml', 'Canary');
     (bad.spec as { analysis: Record<string, unknown> }).analysis.stepWeight = 50;
     await writeFile(join(dir, 'bad-context.yaml'), stringify(bad));
-    const c = CASES[0]!;
-    const slug = c.name.replace(/\W+/g, '-');
-    const cli = runCli([
-      'review',
-      '-f',
-      join(dir, `${slug}-new.yaml`),
-      '--old',
-      join(dir, `${slug}-old.yaml`),
-      '--context',
-      join(dir, 'context.yaml'),
-      join(dir, 'bad-context.yaml'),
-      '--user',
-      c.user,
-      '-o',
-      'json',
-    ]);
+    const cli = reviewCase(CASES[0]!, join(dir, 'bad-context.yaml'), '-o', 'json');
     expect(cli.status).toBe(0);
     expect(JSON.parse(cli.stdout).map((r: { kind: string }) => r.kind)).toEqual(['HTTPRoute']);
     // The same Canary given with -f is refused with the fix.
