@@ -5,7 +5,7 @@
  */
 import { compare, compareRises, rational, ZERO, type Rational } from '../rational.js';
 import { probesFor, scenarios } from './evaluate.js';
-import type { FlowMemo } from './memo.js';
+import type { CommonBackends, FlowMemo } from './memo.js';
 import type { FlowObject, FlowRoute, Probe, RootRef } from './model.js';
 import { containingRoot } from './roots.js';
 import { subsetOf } from './build.js';
@@ -41,17 +41,13 @@ export function commonBackend(
   memo?: FlowMemo,
 ): string | undefined {
   if (memo === undefined) return findCommonBackends(object, root, undefined)[need];
-  let known = memo.common.get(object);
-  if (known === undefined) {
-    known = new Map();
-    memo.common.set(object, known);
-  }
-  const key = `${need}|${root.key}`;
-  if (known.has(key)) return known.get(key);
   // One pass answers both questions; the stable-backend steps ask both of the new object.
-  const found = findCommonBackends(object, root, memo);
-  known.set(`majority|${root.key}`, found.majority);
-  known.set(`all|${root.key}`, found.all);
+  // A root object belongs to one flow object, so it keys the answer.
+  let found = memo.common.get(root);
+  if (found === undefined) {
+    found = findCommonBackends(object, root, memo);
+    memo.common.set(root, found);
+  }
   return found[need];
 }
 
@@ -59,7 +55,7 @@ function findCommonBackends(
   object: FlowObject,
   root: RootRef,
   memo: FlowMemo | undefined,
-): { majority: string | undefined; all: string | undefined } {
+): CommonBackends {
   const found = { majority: undefined as string | undefined, all: undefined as string | undefined };
   // Once a question has no answer it stays without one.
   let majorityOpen = true;

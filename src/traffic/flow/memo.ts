@@ -1,4 +1,4 @@
-import type { Condition, FlowObject, FlowRoute, Probe } from './model.js';
+import type { Condition, FlowObject, FlowRoute, Probe, RootRef } from './model.js';
 
 /** One alternative of a route, in the order routes are tried for a root and protocol. */
 export interface RouteEntry {
@@ -15,8 +15,15 @@ export interface RouteEntry {
  * collector more than they saved. Flow objects and their conditions never change once built.
  */
 export class FlowMemo {
-  readonly entries = new Map<FlowObject, Map<string, readonly RouteEntry[]>>();
+  /** Keyed by the root object and then protocol: no key string is built per look-up. */
+  readonly entries = new Map<RootRef, Map<string, readonly RouteEntry[]>>();
   readonly probes = new Map<FlowObject, readonly Probe[]>();
-  readonly common = new Map<FlowObject, Map<string, string | undefined>>();
+  readonly common = new Map<RootRef, CommonBackends>();
   readonly canon = new Map<Condition, string>();
+}
+
+/** A root's backend reached by a strict majority, and by all, of its untargeted requests. */
+export interface CommonBackends {
+  readonly majority: string | undefined;
+  readonly all: string | undefined;
 }

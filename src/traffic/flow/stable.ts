@@ -31,6 +31,8 @@ export function parseStable(text: string | undefined): Map<string, string> | und
  * record at all falls back to its majorities (see stableBefore).
  */
 export function formatStable(map: ReadonlyMap<string, string>): string {
+  // Most objects have one root: nothing to sort.
+  if (map.size <= 1) return JSON.stringify(Object.fromEntries(map));
   const sorted = [...map].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return JSON.stringify(Object.fromEntries(sorted));
 }
