@@ -63,14 +63,15 @@ export function decodeAdmissionReview(body: unknown): DecodeResult {
   const groups = Array.isArray(userInfo.groups)
     ? userInfo.groups.filter((g): g is string => typeof g === 'string')
     : undefined;
+  // Assigned, not spread: two conditional spreads were most of this function's time.
+  const user: { username?: string; groups?: string[] } = {};
+  if (typeof userInfo.username === 'string') user.username = userInfo.username;
+  if (groups) user.groups = groups;
   const request: AdmissionRequest = {
     uid: req.uid,
     kind,
     operation: operation as Operation,
-    userInfo: {
-      ...(typeof userInfo.username === 'string' ? { username: userInfo.username } : {}),
-      ...(groups ? { groups } : {}),
-    },
+    userInfo: user,
     object,
     oldObject,
     dryRun: req.dryRun === true,

@@ -81,23 +81,30 @@ export function finish(
   errors: readonly LocatedError[],
   protocols?: readonly string[],
 ): FlowObject {
-  // Hosts (with subset) written with two or more different ports in the object.
-  const firstPort = new Map<string, number>();
-  const manyPorts = new Set<string>();
+  // Hosts (with subset) written with two or more different ports in the object: base, then
+  // subset ('' for none), to the first port seen or NaN once a second differs.
+  const ports = new Map<string, Map<string, number>>();
+  let manyPorts = false;
   for (const r of routes) {
     if (r.outcome.kind !== 'backends') continue;
     for (const b of r.outcome.backends) {
       if (b.port === undefined) continue;
-      const key = `${b.base}#${b.subset ?? ''}`;
-      const first = firstPort.get(key);
-      if (first === undefined) firstPort.set(key, b.port);
-      else if (first !== b.port) manyPorts.add(key);
+      let bySubset = ports.get(b.base);
+      if (bySubset === undefined) ports.set(b.base, (bySubset = new Map<string, number>()));
+      const first = bySubset.get(b.subset ?? '');
+      if (first === undefined) bySubset.set(b.subset ?? '', b.port);
+      else if (first !== b.port) {
+        bySubset.set(b.subset ?? '', NaN);
+        manyPorts = true;
+      }
     }
   }
   const names = new Map<string, string>();
   const idOf = (b: RawBackend): string => {
     const many =
-      manyPorts.size > 0 && b.port !== undefined && manyPorts.has(`${b.base}#${b.subset ?? ''}`);
+      manyPorts &&
+      b.port !== undefined &&
+      Number.isNaN(ports.get(b.base)?.get(b.subset ?? '') ?? 0);
     const base = many ? `${b.base}:${b.port}` : b.base;
     return b.subset === undefined ? base : `${base}#${b.subset}`;
   };
