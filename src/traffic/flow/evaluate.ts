@@ -5,12 +5,11 @@
  * same value in the old and the new object, and every assignment of them is tried, so the judge
  * can take the reading least favourable to an edit without losing what stayed the same.
  */
-import type { FlowMemo, RouteEntry as Entry } from './memo.js';
+import type { FlowMemo, RouteEntry as Entry, Walk } from './memo.js';
 import type { Condition, FlowObject, FlowRoute, Probe, RootRef } from './model.js';
 
 /** More unknowns than this for one probe: old and new are read separately (still least favourable). */
 const MAX_ATOMS = 8;
-const OTHER_PATH = '/.meshwarden-unmatched';
 
 type Tri = true | false | { readonly atom: string };
 
@@ -182,33 +181,39 @@ export function serve(
 }
 
 /**
- * Collects every unknown of `object` for `probe` into `into`, and returns the route that serves
- * the probe when the object itself has none (the first entry whose conditions all hold): one
- * walk where the common case, no unknowns on either side, needs no second.
+ * The unknowns of `object` for `probe`, in the order met, and the route that serves the probe
+ * when there are none (its first entry whose conditions all hold). A pure function of the root
+ * and the probe, so the memo keeps it: the stable-backend questions and the judge ask the same
+ * probes of the same objects.
  */
-function atomsOf(
-  object: FlowObject | undefined,
-  root: RootRef | undefined,
-  probe: Probe,
-  into: Set<string>,
-  memo: FlowMemo | undefined,
-): FlowRoute | undefined {
-  if (!object || !root) return undefined;
+function walk(object: FlowObject, root: RootRef, probe: Probe, memo: FlowMemo | undefined): Walk {
+  let known = memo?.walks.get(root);
+  const hit = known?.get(probe.key);
+  if (hit !== undefined) return hit;
+  let atoms: Set<string> | undefined;
   let served: FlowRoute | undefined;
   for (const e of entries(object, root, probe, memo)) {
-    if (e.route.ambiguous) into.add(`${probe.key}~prefer:${e.route.key}`);
+    if (e.route.ambiguous) (atoms ??= new Set()).add(`${probe.key}~prefer:${e.route.key}`);
     let holds = true;
     for (const c of e.alt) {
       const r = evaluateCondition(c, probe, root, memo);
       if (typeof r !== 'boolean') {
-        into.add(r.atom);
+        (atoms ??= new Set()).add(r.atom);
         holds = false;
       } else if (!r) holds = false;
     }
     if (holds && served === undefined) served = e.route;
   }
-  return served;
+  const result: Walk = { atoms: atoms === undefined ? NO_ATOMS : [...atoms], served };
+  if (memo !== undefined) {
+    if (known === undefined) memo.walks.set(root, (known = new Map<string, Walk>()));
+    known.set(probe.key, result);
+  }
+  return result;
 }
+
+const NO_ATOMS: readonly string[] = [];
+const NOTHING_SERVED: Walk = { atoms: NO_ATOMS, served: undefined };
 
 /** What serves one probe in the old and the new object, under one reading of the unknowns. */
 export interface Scenario {
@@ -231,12 +236,12 @@ export function scenarios(
   probe: Probe,
   memo?: FlowMemo,
 ): Scenario[] {
-  const atoms = new Set<string>();
-  const before = atomsOf(oldObject, oldRoot, probe, atoms, memo);
-  const after = atomsOf(newObject, newRoot, probe, atoms, memo);
+  const old = oldObject && oldRoot ? walk(oldObject, oldRoot, probe, memo) : NOTHING_SERVED;
+  const next = newObject && newRoot ? walk(newObject, newRoot, probe, memo) : NOTHING_SERVED;
   // No unknowns: each side is served by its first entry that holds, found on the way.
-  if (atoms.size === 0) return [{ before, after, uncertain: false }];
-  const list = [...atoms];
+  if (old.atoms.length === 0 && next.atoms.length === 0)
+    return [{ before: old.served, after: next.served, uncertain: false }];
+  const list = [...new Set([...old.atoms, ...next.atoms])];
   const run = (
     o: FlowObject | undefined,
     r: RootRef | undefined,
@@ -286,114 +291,4 @@ export function scenarios(
   for (const before of possible(oldObject, oldRoot))
     for (const after of possible(newObject, newRoot)) push({ before, after, uncertain: true });
   return out;
-}
-
-/** Every probe the two objects call for: untargeted shapes first, then one per targeted match. */
-export function probesFor(objects: readonly (FlowObject | undefined)[]): Probe[] {
-  // Plain loops: flatMap and flat were a third of this function's time.
-  const routes: FlowRoute[] = [];
-  const protocols = new Set<string>();
-  for (const o of objects) {
-    if (!o) continue;
-    for (const r of o.routes) {
-      routes.push(r);
-      protocols.add(r.protocol);
-    }
-    for (const p of o.protocols ?? []) protocols.add(p);
-  }
-  const conditions: Condition[] = [];
-  for (const r of routes) for (const alt of r.alternatives) for (const c of alt) conditions.push(c);
-  const paths = new Set<string>(['/', OTHER_PATH]);
-  const regexes = new Set<string>();
-  const methodSet = new Set<string>();
-  const ports = new Set<number | undefined>([undefined]);
-  for (const c of conditions) {
-    if (c.kind === 'path') {
-      if (c.op === 'regex') regexes.add(c.value);
-      else {
-        paths.add(c.value);
-        if (c.op !== 'exact') {
-          paths.add(c.value.endsWith('/') ? `${c.value}x` : `${c.value}/x`);
-          paths.add(`${c.value}x`);
-        }
-      }
-    } else if (c.kind === 'method') {
-      for (const m of c.values) if (m !== '*') methodSet.add(m);
-    } else if (c.kind === 'port') ports.add(c.port);
-  }
-  const methodList = [...methodSet];
-  const other =
-    ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'].find((m) => !methodSet.has(m)) ?? 'MESHWARDEN';
-  methodList.push(other);
-  const out: Probe[] = [];
-  const noValues = new Map<string, string>();
-  for (const protocol of [...protocols].sort()) {
-    const layered = protocol === 'http' || protocol === 'http2' || protocol === 'grpc';
-    const pathList: (string | { regex: string })[] = layered
-      ? [...paths, ...[...regexes].map((regex) => ({ regex }))]
-      : ['/'];
-    for (const port of ports)
-      for (const path of pathList)
-        for (const method of layered ? methodList : ['']) {
-          const text = typeof path === 'string' ? path : `~${path.regex}`;
-          out.push({
-            key: `${protocol}|${port ?? '*'}|${method}|${text}`,
-            path,
-            method,
-            ...(port === undefined ? {} : { port }),
-            protocol,
-            values: noValues,
-            targeted: false,
-            label: describeProbe(path, layered && methodSet.size > 0 ? method : '', port),
-          });
-        }
-  }
-  // One probe per targeted match: only to see whether opt-in traffic changed.
-  for (const r of routes)
-    r.alternatives.forEach((alt) => {
-      const values = new Map<string, string | { regex: string }>();
-      let path: string | { regex: string } = '/';
-      let method = 'GET';
-      let port: number | undefined;
-      for (const c of alt) {
-        if ((c.kind === 'header' || c.kind === 'query' || c.kind === 'cookie') && !c.negated)
-          values.set(
-            `${c.kind}:${c.name.toLowerCase()}`,
-            c.op === 'regex'
-              ? { regex: c.value }
-              : c.op === 'present' || c.op === 'other'
-                ? 'x'
-                : c.value,
-          );
-        else if (c.kind === 'path') path = c.op === 'regex' ? { regex: c.value } : c.value;
-        else if (c.kind === 'method' && c.values[0] !== undefined) method = c.values[0];
-        else if (c.kind === 'port') port = c.port;
-      }
-      if (values.size === 0) return;
-      out.push({
-        key: `${r.protocol}|targeted|${JSON.stringify([...values])}|${JSON.stringify(path)}|${method}|${port ?? '*'}`,
-        path,
-        method,
-        ...(port === undefined ? {} : { port }),
-        protocol: r.protocol,
-        values,
-        targeted: true,
-        label: `requests carrying ${[...values.keys()].join(', ')}`,
-      });
-    });
-  return out;
-}
-
-function describeProbe(
-  path: string | { regex: string },
-  method: string,
-  port: number | undefined,
-): string {
-  const what = method === '' ? 'requests' : `${method} requests`;
-  let text: string;
-  if (typeof path !== 'string') text = `${what} matching ${path.regex}`;
-  else if (path === OTHER_PATH) text = `other ${what}`;
-  else if (path !== '/') text = `${what} to ${path}`;
-  else text = method === '' ? '' : what;
-  return port === undefined ? text : `${text === '' ? 'requests' : text} on port ${port}`;
 }

@@ -4,7 +4,8 @@
  * Findings are data; the weight-shift rule turns them into messages.
  */
 import { compare, compareRises, rational, ZERO, type Rational } from '../rational.js';
-import { probesFor, scenarios } from './evaluate.js';
+import { scenarios } from './evaluate.js';
+import { probesFor } from './probes.js';
 import type { CommonBackends, FlowMemo } from './memo.js';
 import type { FlowObject, FlowRoute, Probe, RootRef } from './model.js';
 import { containingRoot } from './roots.js';

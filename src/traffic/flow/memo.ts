@@ -20,6 +20,15 @@ export class FlowMemo {
   readonly probes = new Map<FlowObject, readonly Probe[]>();
   readonly common = new Map<RootRef, CommonBackends>();
   readonly canon = new Map<Condition, string>();
+  /** Per root and probe key: what one walk of the root's routes found (see `walk`). */
+  readonly walks = new Map<RootRef, Map<string, Walk>>();
+}
+
+export interface Walk {
+  /** The unknowns met, in order; none is the common case. */
+  readonly atoms: readonly string[];
+  /** The first route whose conditions all hold; meaningful only without unknowns. */
+  readonly served: FlowRoute | undefined;
 }
 
 /** A root's backend reached by a strict majority, and by all, of its untargeted requests. */
