@@ -31,6 +31,10 @@ export const EVERYTHING: readonly (readonly Condition[])[] = [[]];
 
 /** Istio's reading of a host: a name without dots is a short name in the object's namespace. */
 export function hostFqdn(host: string, namespace: string): string {
+  return known(FQDNS, namespace, host) ?? remember(FQDNS, namespace, host, fqdnOf(host, namespace));
+}
+
+function fqdnOf(host: string, namespace: string): string {
   const h = host.toLowerCase().replace(/\.$/, '');
   if (h === '' || h.includes('*') || h.includes('.')) return h;
   return `${h}.${namespace}.svc.${DEFAULT_CLUSTER_DOMAIN}`;
@@ -38,7 +42,43 @@ export function hostFqdn(host: string, namespace: string): string {
 
 /** A Kubernetes Service's in-cluster host. */
 export function serviceHost(name: string, namespace: string): string {
-  return `${name.toLowerCase()}.${namespace}.svc.${DEFAULT_CLUSTER_DOMAIN}`;
+  return (
+    known(SERVICE_HOSTS, namespace, name) ??
+    remember(
+      SERVICE_HOSTS,
+      namespace,
+      name,
+      `${name.toLowerCase()}.${namespace}.svc.${DEFAULT_CLUSTER_DOMAIN}`,
+    )
+  );
+}
+
+/**
+ * Hosts already built, by namespace and name. Backend ids key every map of the traffic model, and
+ * a string built afresh is flattened and hashed at its first look-up: that was most of the cost
+ * of reading a route's backends. Bounded, since names come from requests.
+ */
+type HostCache = Map<string, Map<string, string>>;
+const FQDNS: HostCache = new Map();
+const SERVICE_HOSTS: HostCache = new Map();
+const MAX_CACHED_HOSTS = 4096;
+let cachedHosts = 0;
+
+function known(cache: HostCache, namespace: string, name: string): string | undefined {
+  return cache.get(namespace)?.get(name);
+}
+
+function remember(cache: HostCache, namespace: string, name: string, host: string): string {
+  if (cachedHosts >= MAX_CACHED_HOSTS) {
+    FQDNS.clear();
+    SERVICE_HOSTS.clear();
+    cachedHosts = 0;
+  }
+  let names = cache.get(namespace);
+  if (names === undefined) cache.set(namespace, (names = new Map<string, string>()));
+  names.set(name, host);
+  cachedHosts += 1;
+  return host;
 }
 
 /** Splits a backend id into what it addresses and its subset (`host#v2` → host, v2). */
