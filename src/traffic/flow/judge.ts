@@ -5,7 +5,7 @@
  */
 import { compare, compareRises, rational, ZERO, type Rational } from '../rational.js';
 import { scenarios } from './evaluate.js';
-import { probesFor } from './probes.js';
+import { objectProbes, pairProbes } from './probes.js';
 import type { CommonBackends, FlowMemo } from './memo.js';
 import type { FlowObject, FlowRoute, Probe, RootRef } from './model.js';
 import { containingRoot } from './roots.js';
@@ -62,12 +62,7 @@ function findCommonBackends(
   let majorityOpen = true;
   let allOpen = true;
   let served = false;
-  let probes = memo?.probes.get(object);
-  if (probes === undefined) {
-    probes = probesFor([object]);
-    memo?.probes.set(object, probes);
-  }
-  for (const probe of probes) {
+  for (const probe of objectProbes(object, memo)) {
     if (probe.targeted) continue;
     for (const s of scenarios(undefined, undefined, object, root, probe, memo)) {
       if (!s.after) continue;
@@ -149,7 +144,7 @@ export function judgeTraffic(
   stable: ReadonlyMap<string, string>,
   memo?: FlowMemo,
 ): Judgement {
-  const probes = probesFor([before, after]);
+  const probes = pairProbes(before, after, memo);
   let changed = before === undefined;
   let movedAny = false;
   if (before) {

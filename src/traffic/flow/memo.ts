@@ -17,7 +17,8 @@ export interface RouteEntry {
 export class FlowMemo {
   /** Keyed by the root object and then protocol: no key string is built per look-up. */
   readonly entries = new Map<RootRef, Map<string, readonly RouteEntry[]>>();
-  readonly probes = new Map<FlowObject, readonly Probe[]>();
+  /** Each object's probe parts and probes (see `objectProbes`). */
+  readonly probes = new Map<FlowObject, { parts: ProbeParts; probes: readonly Probe[] }>();
   readonly common = new Map<RootRef, CommonBackends>();
   readonly canon = new Map<Condition, string>();
   /** Per root and probe key: what one walk of the root's routes found (see `walk`). */
@@ -35,4 +36,15 @@ export interface Walk {
 export interface CommonBackends {
   readonly majority: string | undefined;
   readonly all: string | undefined;
+}
+
+/** What objects' routes call for, in the order first met: the parts probes are built from. */
+export interface ProbeParts {
+  readonly protocols: ReadonlySet<string>;
+  readonly paths: ReadonlySet<string>;
+  readonly regexes: ReadonlySet<string>;
+  readonly methods: ReadonlySet<string>;
+  readonly ports: ReadonlySet<number | undefined>;
+  /** One probe per targeted match, by key (once, however many routes or objects repeat it). */
+  readonly targeted: ReadonlyMap<string, Probe>;
 }

@@ -2,56 +2,146 @@
  * The requests the judge sends through old and new objects: one per class of traffic either
  * object tells apart (paths, methods, ports, per protocol), and one per targeted match.
  */
-import type { Condition, FlowObject, FlowRoute, Probe } from './model.js';
+import type { FlowMemo, ProbeParts } from './memo.js';
+import type { Condition, FlowObject, Probe } from './model.js';
 
 /** A path no route names: the requests every other path stands for. */
 const OTHER_PATH = '/.meshwarden-unmatched';
 
-/** Every probe the two objects call for: untargeted shapes first, then one per targeted match. */
+/** Every probe the objects call for: untargeted shapes first, then one per targeted match. */
 export function probesFor(objects: readonly (FlowObject | undefined)[]): Probe[] {
-  // Plain loops: flatMap and flat were a third of this function's time.
-  const routes: FlowRoute[] = [];
+  let parts: ProbeParts | undefined;
+  for (const o of objects) if (o) parts = parts ? mergeParts(parts, partsOf(o)) : partsOf(o);
+  return parts ? buildProbes(parts) : [];
+}
+
+/**
+ * The probes of one object, and of an old and a new one, kept in the memo: an edit that changes
+ * weights only calls for the same probes in both objects, and then all three lists are one (the
+ * same probe objects, so what is kept per probe is found again).
+ */
+export function objectProbes(object: FlowObject, memo: FlowMemo | undefined): readonly Probe[] {
+  if (memo === undefined) return buildProbes(partsOf(object));
+  const known = memo.probes.get(object);
+  if (known !== undefined) return known.probes;
+  const parts = partsOf(object);
+  const probes = sharedList(parts, memo) ?? buildProbes(parts);
+  memo.probes.set(object, { parts, probes });
+  return probes;
+}
+
+export function pairProbes(
+  before: FlowObject | undefined,
+  after: FlowObject,
+  memo: FlowMemo | undefined,
+): readonly Probe[] {
+  if (memo === undefined) return probesFor([before, after]);
+  if (!before) return objectProbes(after, memo);
+  objectProbes(before, memo);
+  objectProbes(after, memo);
+  const a = memo.probes.get(before)!;
+  const b = memo.probes.get(after)!;
+  if (a.probes === b.probes) return a.probes;
+  return buildProbes(mergeParts(a.parts, b.parts));
+}
+
+/** A list already built from the same parts, in the same order. */
+function sharedList(parts: ProbeParts, memo: FlowMemo): readonly Probe[] | undefined {
+  for (const known of memo.probes.values()) if (sameParts(known.parts, parts)) return known.probes;
+  return undefined;
+}
+
+function partsOf(object: FlowObject): ProbeParts {
   const protocols = new Set<string>();
-  for (const o of objects) {
-    if (!o) continue;
-    for (const r of o.routes) {
-      routes.push(r);
-      protocols.add(r.protocol);
-    }
-    for (const p of o.protocols ?? []) protocols.add(p);
-  }
-  const conditions: Condition[] = [];
-  for (const r of routes) for (const alt of r.alternatives) for (const c of alt) conditions.push(c);
   const paths = new Set<string>(['/', OTHER_PATH]);
   const regexes = new Set<string>();
-  const methodSet = new Set<string>();
+  const methods = new Set<string>();
   const ports = new Set<number | undefined>([undefined]);
-  for (const c of conditions) {
-    if (c.kind === 'path') {
-      if (c.op === 'regex') regexes.add(c.value);
-      else {
-        paths.add(c.value);
-        if (c.op !== 'exact') {
-          paths.add(c.value.endsWith('/') ? `${c.value}x` : `${c.value}/x`);
-          paths.add(`${c.value}x`);
-        }
+  const targeted = new Map<string, Probe>();
+  for (const r of object.routes) {
+    protocols.add(r.protocol);
+    for (const alt of r.alternatives) {
+      for (const c of alt) {
+        if (c.kind === 'path') {
+          if (c.op === 'regex') regexes.add(c.value);
+          else {
+            paths.add(c.value);
+            if (c.op !== 'exact') {
+              paths.add(c.value.endsWith('/') ? `${c.value}x` : `${c.value}/x`);
+              paths.add(`${c.value}x`);
+            }
+          }
+        } else if (c.kind === 'method') {
+          for (const m of c.values) if (m !== '*') methods.add(m);
+        } else if (c.kind === 'port') ports.add(c.port);
       }
-    } else if (c.kind === 'method') {
-      for (const m of c.values) if (m !== '*') methodSet.add(m);
-    } else if (c.kind === 'port') ports.add(c.port);
+      if (alt.some(optsIn)) {
+        const probe = targetedProbe(r.protocol, alt);
+        if (!targeted.has(probe.key)) targeted.set(probe.key, probe);
+      }
+    }
   }
-  const methodList = [...methodSet];
+  for (const p of object.protocols ?? []) protocols.add(p);
+  return { protocols, paths, regexes, methods, ports, targeted };
+}
+
+/** `a`'s parts then what `b` adds, in `b`'s order: the order one pass over both would meet them. */
+function mergeParts(a: ProbeParts, b: ProbeParts): ProbeParts {
+  return {
+    protocols: new Set([...a.protocols, ...b.protocols]),
+    paths: new Set([...a.paths, ...b.paths]),
+    regexes: new Set([...a.regexes, ...b.regexes]),
+    methods: new Set([...a.methods, ...b.methods]),
+    ports: new Set([...a.ports, ...b.ports]),
+    targeted: mergeTargeted(a.targeted, b.targeted),
+  };
+}
+
+function mergeTargeted(
+  a: ReadonlyMap<string, Probe>,
+  b: ReadonlyMap<string, Probe>,
+): Map<string, Probe> {
+  const out = new Map(a);
+  for (const [key, probe] of b) if (!out.has(key)) out.set(key, probe);
+  return out;
+}
+
+function sameParts(a: ProbeParts, b: ProbeParts): boolean {
+  return (
+    sameOrder(a.protocols, b.protocols) &&
+    sameOrder(a.paths, b.paths) &&
+    sameOrder(a.regexes, b.regexes) &&
+    sameOrder(a.methods, b.methods) &&
+    sameOrder(a.ports, b.ports) &&
+    sameOrder(a.targeted.keys(), b.targeted.keys(), a.targeted.size, b.targeted.size)
+  );
+}
+
+function sameOrder<T>(
+  a: Iterable<T>,
+  b: Iterable<T>,
+  sizeA = (a as ReadonlySet<T>).size,
+  sizeB = (b as ReadonlySet<T>).size,
+): boolean {
+  if (sizeA !== sizeB) return false;
+  const other = b[Symbol.iterator]();
+  for (const x of a) if (other.next().value !== x) return false;
+  return true;
+}
+
+function buildProbes(parts: ProbeParts): Probe[] {
+  const methodList = [...parts.methods];
   const other =
-    ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'].find((m) => !methodSet.has(m)) ?? 'MESHWARDEN';
+    ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'].find((m) => !parts.methods.has(m)) ?? 'MESHWARDEN';
   methodList.push(other);
   const out: Probe[] = [];
   const noValues = new Map<string, string>();
-  for (const protocol of [...protocols].sort()) {
+  for (const protocol of [...parts.protocols].sort()) {
     const layered = protocol === 'http' || protocol === 'http2' || protocol === 'grpc';
     const pathList: (string | { regex: string })[] = layered
-      ? [...paths, ...[...regexes].map((regex) => ({ regex }))]
+      ? [...parts.paths, ...[...parts.regexes].map((regex) => ({ regex }))]
       : ['/'];
-    for (const port of ports)
+    for (const port of parts.ports)
       for (const path of pathList)
         for (const method of layered ? methodList : ['']) {
           const text = typeof path === 'string' ? path : `~${path.regex}`;
@@ -64,59 +154,53 @@ export function probesFor(objects: readonly (FlowObject | undefined)[]): Probe[]
                 protocol,
                 values: noValues,
                 targeted: false,
-                label: describeProbe(path, layered && methodSet.size > 0 ? method : '', port),
+                label: describeProbe(path, layered && parts.methods.size > 0 ? method : '', port),
               },
               port,
             ),
           );
         }
   }
-  // One probe per targeted match (once, however many routes or objects repeat it): only to see
-  // whether opt-in traffic changed.
-  const targeted = new Set<string>();
-  for (const r of routes)
-    for (const alt of r.alternatives) {
-      if (!alt.some(optsIn)) continue;
-      const values = new Map<string, string | { regex: string }>();
-      let path: string | { regex: string } = '/';
-      let method = 'GET';
-      let port: number | undefined;
-      for (const c of alt) {
-        if (optsIn(c))
-          values.set(
-            `${c.kind}:${c.name.toLowerCase()}`,
-            c.op === 'regex'
-              ? { regex: c.value }
-              : c.op === 'present' || c.op === 'other'
-                ? 'x'
-                : c.value,
-          );
-        else if (c.kind === 'path') path = c.op === 'regex' ? { regex: c.value } : c.value;
-        else if (c.kind === 'method' && c.values[0] !== undefined) method = c.values[0];
-        else if (c.kind === 'port') port = c.port;
-      }
-      // Quoted strings joined (unambiguous, and far cheaper than serializing the entries).
-      let key = `${r.protocol}|targeted|`;
-      for (const [name, v] of values) key += `${JSON.stringify(name)}=${matchText(v)},`;
-      key += `|${matchText(path)}|${method}|${port ?? '*'}`;
-      if (targeted.has(key)) continue;
-      targeted.add(key);
-      out.push(
-        withPort(
-          {
-            key,
-            path,
-            method,
-            protocol: r.protocol,
-            values,
-            targeted: true,
-            label: `requests carrying ${[...values.keys()].join(', ')}`,
-          },
-          port,
-        ),
-      );
-    }
+  // Targeted probes only show whether opt-in traffic changed.
+  for (const probe of parts.targeted.values()) out.push(probe);
   return out;
+}
+
+function targetedProbe(protocol: string, alt: readonly Condition[]): Probe {
+  const values = new Map<string, string | { regex: string }>();
+  let path: string | { regex: string } = '/';
+  let method = 'GET';
+  let port: number | undefined;
+  for (const c of alt) {
+    if (optsIn(c))
+      values.set(
+        `${c.kind}:${c.name.toLowerCase()}`,
+        c.op === 'regex'
+          ? { regex: c.value }
+          : c.op === 'present' || c.op === 'other'
+            ? 'x'
+            : c.value,
+      );
+    else if (c.kind === 'path') path = c.op === 'regex' ? { regex: c.value } : c.value;
+    else if (c.kind === 'method' && c.values[0] !== undefined) method = c.values[0];
+    else if (c.kind === 'port') port = c.port;
+  }
+  // Quoted strings joined (unambiguous, and far cheaper than serializing the entries).
+  let key = `${protocol}|targeted|`;
+  for (const [name, v] of values) key += `${JSON.stringify(name)}=${matchText(v)},`;
+  key += `|${matchText(path)}|${method}|${port ?? '*'}`;
+  return withPort(
+    {
+      key,
+      path,
+      method,
+      protocol,
+      values,
+      targeted: true,
+      label: `requests carrying ${[...values.keys()].join(', ')}`,
+    },
+    port,
+  );
 }
 
 function matchText(value: string | { regex: string }): string {
