@@ -44,15 +44,18 @@ function parentRoots(spec: Record<string, unknown>, namespace: string, self: str
     const port = typeof ref.port === 'number' ? ref.port : undefined;
     const head = `${base}${section === undefined ? '' : `/${section}`}${port === undefined ? '' : `:${port}`}`;
     // A mesh route's parent is the Service itself: hostnames do not apply.
-    for (const host of service || hostnames.length === 0 ? [undefined] : hostnames)
-      roots.push({
+    for (const host of service || hostnames.length === 0 ? [undefined] : hostnames) {
+      // Assigned, not spread in: conditional spreads cost more than the rest of the root.
+      const root: { -readonly [K in keyof RootRef]: RootRef[K] } = {
         key: host === undefined ? head : `${head}@${host}`,
         label: host === undefined ? head : `${head} (hostname ${host})`,
         base,
-        ...(section === undefined ? {} : { section }),
-        ...(port === undefined ? {} : { port }),
-        ...(host === undefined ? {} : { host }),
-      });
+      };
+      if (section !== undefined) root.section = section;
+      if (port !== undefined) root.port = port;
+      if (host !== undefined) root.host = host;
+      roots.push(root);
+    }
   }
   if (roots.length === 0) roots.push({ key: self, label: self, base: self });
   return roots;
