@@ -57,6 +57,16 @@ export function compare(a: Rational, b: Rational): -1 | 0 | 1 {
   return left < right ? -1 : left > right ? 1 : 0;
 }
 
+/** The share is all of it (`compare(share, 1) === 0`, without a product). */
+export function isWhole(share: Rational): boolean {
+  return share.num === share.den;
+}
+
+/** The share is more than half (`compare(share, 1/2) > 0`, with one product instead of two). */
+export function overHalf(share: Rational): boolean {
+  return share.num * 2n > share.den;
+}
+
 /**
  * The sign of `(a1 - a0) - (b1 - b0)`: which of two rises is larger, without reducing either
  * difference (what `compare(subtract(a1, a0), subtract(b1, b0))` gives, for less).

@@ -3,7 +3,15 @@
  * probe, under every reading of what cannot be evaluated, the share each backend had and gets.
  * Findings are data; the weight-shift rule turns them into messages.
  */
-import { compare, compareRises, rational, ZERO, type Rational } from '../rational.js';
+import {
+  compare,
+  compareRises,
+  isWhole,
+  overHalf,
+  rational,
+  ZERO,
+  type Rational,
+} from '../rational.js';
 import { scenarios } from './evaluate.js';
 import { objectProbes, pairProbes } from './probes.js';
 import type { CommonBackends, FlowMemo } from './memo.js';
@@ -12,7 +20,6 @@ import { containingRoot } from './roots.js';
 import { subsetOf } from './build.js';
 
 const ONE = rational(1n, 1n);
-const HALF = rational(1n, 2n);
 const NOTHING: ReadonlyMap<string, Rational> = new Map();
 const NO_NARROWING: ReadonlyMap<string, string> = new Map();
 
@@ -68,12 +75,7 @@ function findCommonBackends(
       if (!s.after) continue;
       served = true;
       if (s.after.outcome.kind !== 'shares') return { majority: undefined, all: undefined };
-      let majority: string | undefined;
-      let all: string | undefined;
-      for (const [id, share] of s.after.outcome.shares) {
-        if (compare(share, ONE) === 0) all = id;
-        if (compare(share, HALF) > 0) majority = id;
-      }
+      const { majority, all } = routeCommon(s.after, s.after.outcome.shares, memo);
       if (majority === undefined || (found.majority !== undefined && found.majority !== majority))
         majorityOpen = false;
       else found.majority = majority;
@@ -86,6 +88,25 @@ function findCommonBackends(
     majority: served && majorityOpen ? found.majority : undefined,
     all: served && allOpen ? found.all : undefined,
   };
+}
+
+/** The backend a route gives a strict majority, and the one it gives all, once per route. */
+function routeCommon(
+  route: FlowRoute,
+  shares: ReadonlyMap<string, Rational>,
+  memo: FlowMemo | undefined,
+): CommonBackends {
+  const known = memo?.routeCommon.get(route);
+  if (known !== undefined) return known;
+  let majority: string | undefined;
+  let all: string | undefined;
+  for (const [id, share] of shares) {
+    if (isWhole(share)) all = id;
+    if (overHalf(share)) majority = id;
+  }
+  const found = { majority, all };
+  memo?.routeCommon.set(route, found);
+  return found;
 }
 
 /** One backend's share of one class of one root, before and after. */
@@ -183,7 +204,7 @@ export function judgeTraffic(
           continue;
         }
         if (!same) moved = true;
-        if (s.after && !(stableId !== undefined && compare(n.get(stableId) ?? ZERO, ONE) === 0))
+        if (s.after && !(stableId !== undefined && isWhole(n.get(stableId) ?? ZERO)))
           allStable = false;
         const counted = narrowings(o, n);
         for (const [b, share] of n) {

@@ -23,6 +23,8 @@ export class FlowMemo {
   readonly canon = new Map<Condition, string>();
   /** Per root and probe key: what one walk of the root's routes found (see `walk`). */
   readonly walks = new Map<RootRef, Map<string, Walk>>();
+  /** Per route: the backends it gives a strict majority and all of its traffic. */
+  readonly routeCommon = new Map<FlowRoute, CommonBackends>();
 }
 
 export interface Walk {
