@@ -1,4 +1,5 @@
 import { totalWeight, type WeightedSplit } from './model.js';
+import { bigIntOf } from './numbers.js';
 
 /** An exact non-negative fraction, always reduced, with a positive denominator. */
 export interface Rational {
@@ -22,7 +23,7 @@ function gcd(a: bigint, b: bigint): bigint {
       p = q;
       q = r;
     }
-    return BigInt(p);
+    return bigIntOf(p);
   }
   while (y !== 0n) {
     const r = x % y;

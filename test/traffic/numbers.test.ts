@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decimalNumber, quantityMilli, wholeNumber } from '../../src/traffic/numbers.js';
+import { bigIntOf, decimalNumber, quantityMilli, wholeNumber } from '../../src/traffic/numbers.js';
 import { formatPercent, rational } from '../../src/traffic/rational.js';
 import { parseServiceRef } from '../../src/traffic/service-name.js';
 
@@ -51,6 +51,17 @@ describe('quantities in milli units (TrafficSplit v1alpha1)', () => {
           ok: true,
           value: BigInt(whole) * 1000n + BigInt(milli),
         });
+      }),
+    );
+  });
+});
+
+describe('bigints of whole numbers', () => {
+  it('are BigInt(n), from the cache of small ones and past it', () => {
+    for (const n of [0, 1, 100, 1024, 1025, 2 ** 40]) expect(bigIntOf(n)).toBe(BigInt(n));
+    fc.assert(
+      fc.property(fc.nat({ max: Number.MAX_SAFE_INTEGER }), (n) => {
+        expect(bigIntOf(n)).toBe(BigInt(n));
       }),
     );
   });

@@ -4,6 +4,7 @@
  * link from a raw route to the weights its weighted-route reader already read.
  */
 import type { LocatedError, SplitBackend, WeightedSplit } from '../model.js';
+import { bigIntOf } from '../numbers.js';
 import { rational, type Rational } from '../rational.js';
 import { DEFAULT_CLUSTER_DOMAIN } from '../service-name.js';
 import type { Condition, FlowObject, FlowRoute, Outcome, Precedence, RootRef } from './model.js';
@@ -196,7 +197,7 @@ function sharesOf(
   const shares = new Map<string, Rational>();
   for (const [id, w] of sums) {
     const g = w === 0 ? total : gcdOf(w, total);
-    shares.set(id, { num: BigInt(w / g), den: BigInt(total / g) });
+    shares.set(id, { num: bigIntOf(w / g), den: bigIntOf(total / g) });
   }
   return shares;
 }
