@@ -11,6 +11,7 @@ export const ZERO: Rational = Object.freeze({ num: 0n, den: 1n });
 
 /** Below this both fit a double exactly, and the remainders are computed there (far cheaper). */
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const SMALL = 2n ** 26n;
 
 function gcd(a: bigint, b: bigint): bigint {
   let x = a < 0n ? -a : a;
@@ -53,6 +54,12 @@ export function subtract(a: Rational, b: Rational): Rational {
 export function compare(a: Rational, b: Rational): -1 | 0 | 1 {
   // Shares of one route have one denominator: no products needed.
   if (a.den === b.den) return a.num < b.num ? -1 : a.num > b.num ? 1 : 0;
+  // Below 2^26 each product is exact as a double: no bigint is made.
+  if (a.num < SMALL && a.den < SMALL && b.num < SMALL && b.den < SMALL) {
+    const l = Number(a.num) * Number(b.den);
+    const r = Number(b.num) * Number(a.den);
+    return l < r ? -1 : l > r ? 1 : 0;
+  }
   const left = a.num * b.den;
   const right = b.num * a.den;
   return left < right ? -1 : left > right ? 1 : 0;

@@ -8,6 +8,24 @@ const share = fc
   .tuple(fc.bigInt({ min: 0n, max: 10n ** 20n }), fc.bigInt({ min: 1n, max: 10n ** 20n }))
   .map(([num, den]) => rational(num < den ? num : den, den));
 
+describe('comparing shares', () => {
+  it('orders as the cross products do, for small and large terms alike', () => {
+    const term = fc.oneof(
+      fc.bigInt({ min: 0n, max: 2n ** 26n }),
+      fc.bigInt({ min: 0n, max: 2n ** 80n }),
+    );
+    fc.assert(
+      fc.property(term, term, term, term, (an, ad, bn, bd) => {
+        const a = rational(an, ad + 1n);
+        const b = rational(bn, bd + 1n);
+        const l = a.num * b.den;
+        const r = b.num * a.den;
+        expect(compare(a, b)).toBe(l < r ? -1 : l > r ? 1 : 0);
+      }),
+    );
+  });
+});
+
 describe('share tests without products', () => {
   it('isWhole and overHalf answer what comparing with 1 and 1/2 answers', () => {
     fc.assert(
