@@ -88,9 +88,15 @@ describe.each(ROUTE_KIND_CASES.map((c) => [c.id, c] as const))(
       expect((await validate(engine(), kind.build(W(80, 20)), kind.build(W(100, 0)))).allowed).toBe(
         true,
       );
-      expect((await validate(engine(), kind.build(W(100, 0)), kind.build(W(60, 40)))).allowed).toBe(
-        true,
-      );
+      const back = await validate(engine(), kind.build(W(100, 0)), kind.build(W(60, 40)));
+      expect(back.allowed).toBe(true);
+      expect(back.auditAnnotations?.['weight-shift']).toMatch(/^passed: rollback: all traffic of /);
+    });
+
+    it('calls no CREATE a rollback: there is no old traffic to return', async () => {
+      const created = await validate(engine(), kind.build(W(100, 0)));
+      expect(created.allowed).toBe(true);
+      expect(created.auditAnnotations?.['weight-shift'] ?? '').not.toMatch(/rollback/);
     });
 
     it.each([

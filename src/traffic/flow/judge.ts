@@ -134,7 +134,7 @@ export interface RootVerdict {
   readonly stable: string | undefined;
   /** Untargeted traffic of this root moved. */
   readonly moved: boolean;
-  /** It moved, and every untargeted request now reaches the stable backend only. */
+  /** It moved, and every untargeted request of an old root now reaches the stable backend only. */
   readonly rollback: boolean;
   /** Opt-in traffic of this root (a header, cookie or query match) changed; it is not limited. */
   readonly targetedMoved: boolean;
@@ -236,7 +236,8 @@ export function judgeTraffic(
       previous,
       stable: stableId,
       moved,
-      rollback: moved && allStable && stableId !== undefined,
+      // Only an old root's traffic can return: a CREATE or a new root has none to return.
+      rollback: previous !== undefined && moved && allStable && stableId !== undefined,
       targetedMoved,
       rises: [...rises.values()],
       peaks: [...peaks.values()],
