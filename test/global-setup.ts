@@ -1,11 +1,9 @@
-import { execFileSync } from 'node:child_process';
+import { buildDist } from './helpers/build.js';
 
 /**
  * Tests that run the command line use the compiled `dist/`, as users do. Build it once before
  * the run so those tests never exercise stale output.
  */
-export function setup(): void {
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
-    stdio: 'inherit',
-  });
+export async function setup(): Promise<void> {
+  await buildDist();
 }

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, repoRoot } from './helpers/build.js';
@@ -160,6 +160,14 @@ describe('README.md examples', () => {
     expect(unknown.map((e) => e.command)).toEqual([]);
     // Every entry of RUNS is still in the README.
     for (const command of Object.keys(RUNS)) expect(all.map((e) => e.command)).toContain(command);
+  });
+
+  it('npx meshwarden runs the built entry directly, so it is executable', () => {
+    const mode = statSync(`${repoRoot}/dist/src/cli/main.js`).mode;
+    expect(mode & 0o111).toBe(0o111);
+    expect(readFileSync(`${repoRoot}/dist/src/cli/main.js`, 'utf8')).toMatch(
+      /^#!\/usr\/bin\/env node\n/,
+    );
   });
 
   it('npm start serves as described: where the policy came from, the mesh and why, then ready', () => {

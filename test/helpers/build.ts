@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, readdir, rmdir, stat } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rmdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -52,13 +52,23 @@ export async function ensureBuilt(): Promise<string> {
   }
   try {
     if (await stale(main)) {
-      const tsc = join(repoRoot, 'node_modules/typescript/bin/tsc');
-      await promisify(execFile)(process.execPath, [tsc, '-p', 'tsconfig.build.json'], {
-        cwd: repoRoot,
-      });
+      await buildDist();
     }
   } finally {
     await rmdir(lock);
   }
   return main;
+}
+
+/**
+ * Compiles `dist/` as `npm run build` does, the command-line entry made executable: `npx
+ * meshwarden` runs the package's bin directly, and tsc writes files without the execute bit
+ * (npx's own chmod happens only the first time it links a project path).
+ */
+export async function buildDist(): Promise<void> {
+  const tsc = join(repoRoot, 'node_modules/typescript/bin/tsc');
+  await promisify(execFile)(process.execPath, [tsc, '-p', 'tsconfig.build.json'], {
+    cwd: repoRoot,
+  });
+  await chmod(join(repoRoot, 'dist/src/cli/main.js'), 0o755);
 }
