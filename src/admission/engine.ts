@@ -171,10 +171,10 @@ export class AdmissionEngine {
     notes: readonly Note[],
   ): ReviewOutcome {
     const { request } = decoded;
-    finishDraft(draft);
+    const mutated = finishDraft(draft);
     const findings = new Findings(request, this.#log);
     findings.notes(notes);
-    const result = this.#diff(original, draft);
+    const result = this.#diff(original, mutated);
     if (!result.ok) {
       this.#log.error(
         { uid: request.uid, error: result.error, patch: result.patch },
@@ -192,7 +192,7 @@ export class AdmissionEngine {
       });
     }
     return outcome(decoded, findings.apply(patched(request.uid, result.patch)), 'patched', {
-      object: draft,
+      object: mutated,
       patch: result.patch,
     });
   }
