@@ -2,7 +2,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { staticClusterView, type ClusterView } from '../../src/admission/cluster-view.js';
 import type { KubeObject } from '../../src/k8s/objects.js';
 import { Discovery } from '../../src/controller/discovery.js';
-import { EventRecorder } from '../../src/controller/events.js';
 import {
   createKubeClient,
   loadKubeConfig,
@@ -17,7 +16,6 @@ import { pickWrittenVersion } from '../../src/controller/traffic-split-watches.j
 import type { MeshId } from '../../src/mesh/ids.js';
 import { DEFAULT_POLICY_SPEC } from '../../src/policy/defaults.js';
 import { PolicyStore } from '../../src/policy/store.js';
-import { createMetrics } from '../../src/observability/metrics.js';
 import { translateTrafficSplit } from '../../src/translation/translate.js';
 import { FakeApiServer } from '../helpers/fake-api-server.js';
 import {
@@ -25,7 +23,7 @@ import {
   installHttpRoute,
   installIstioVirtualService,
   installLinkerdSmiCrd,
-  silentLogger,
+  reconcilerTestTuning,
   trafficSplit,
   waitFor,
 } from '../helpers/cluster.js';
@@ -60,18 +58,7 @@ describe('TrafficSplit reconciler', () => {
         translated.push(split);
         return translate(split, mesh);
       },
-      events: new EventRecorder({
-        client,
-        logger: silentLogger(),
-        instance: 'test',
-        isLeader: () => leader,
-      }),
-      isLeader: () => leader,
-      metrics: createMetrics({ defaultMetrics: false }),
-      logger: silentLogger(),
-      informer: { backoff: { initialMs: 20, maxMs: 100 } },
-      blockedRetryMs: 50,
-      retryBackoff: { initialMs: 20, maxMs: 100 },
+      ...reconcilerTestTuning(client, () => leader),
     });
     await reconciler.start();
     return reconciler;

@@ -1,12 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { staticClusterView, type ClusterView } from '../../src/admission/cluster-view.js';
 import { Discovery } from '../../src/controller/discovery.js';
-import { EventRecorder } from '../../src/controller/events.js';
 import { createKubeClient, loadKubeConfig } from '../../src/controller/kube-client.js';
 import { TrafficSplitReconciler } from '../../src/controller/traffic-split-reconciler.js';
 import type { KubeObject } from '../../src/k8s/objects.js';
 import type { MeshId } from '../../src/mesh/ids.js';
-import { createMetrics } from '../../src/observability/metrics.js';
 import { DEFAULT_POLICY_SPEC } from '../../src/policy/defaults.js';
 import { PolicyStore } from '../../src/policy/store.js';
 import { translateTrafficSplit } from '../../src/translation/translate.js';
@@ -14,7 +12,7 @@ import { FakeApiServer } from '../helpers/fake-api-server.js';
 import {
   installIstioVirtualService,
   installLinkerdSmiCrd,
-  silentLogger,
+  reconcilerTestTuning,
   trafficSplit,
   waitFor,
 } from '../helpers/cluster.js';
@@ -87,18 +85,7 @@ describe('reconciler: prerequisites the mesh needs', () => {
       cluster,
       translate: (split, m) =>
         translateTrafficSplit(split, m, { services, existing: existing(), complete: true }),
-      events: new EventRecorder({
-        client,
-        logger: silentLogger(),
-        instance: 'test',
-        isLeader: () => true,
-      }),
-      isLeader: () => true,
-      metrics: createMetrics({ defaultMetrics: false }),
-      logger: silentLogger(),
-      informer: { backoff: { initialMs: 20, maxMs: 100 } },
-      blockedRetryMs: 50,
-      retryBackoff: { initialMs: 20, maxMs: 100 },
+      ...reconcilerTestTuning(client),
     });
   });
   afterEach(async () => {

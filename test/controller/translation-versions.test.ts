@@ -1,20 +1,18 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { staticClusterView } from '../../src/admission/cluster-view.js';
 import { Discovery } from '../../src/controller/discovery.js';
-import { EventRecorder } from '../../src/controller/events.js';
 import { createKubeClient, loadKubeConfig } from '../../src/controller/kube-client.js';
 import { TrafficSplitReconciler } from '../../src/controller/traffic-split-reconciler.js';
 import { translateFromView } from '../../src/controller/translation-inputs.js';
 import type { KubeObject } from '../../src/k8s/objects.js';
 import type { MeshId } from '../../src/mesh/ids.js';
-import { createMetrics } from '../../src/observability/metrics.js';
 import { DEFAULT_POLICY_SPEC } from '../../src/policy/defaults.js';
 import { PolicyStore } from '../../src/policy/store.js';
 import { FakeApiServer } from '../helpers/fake-api-server.js';
 import {
   installIstioVirtualService,
   installLinkerdSmiCrd,
-  silentLogger,
+  reconcilerTestTuning,
   trafficSplit,
   waitFor,
 } from '../helpers/cluster.js';
@@ -68,18 +66,7 @@ describe('reconciler: the version the cluster serves', () => {
       policy: new PolicyStore(DEFAULT_POLICY_SPEC),
       cluster,
       translate: translateFromView(cluster, discovery),
-      events: new EventRecorder({
-        client,
-        logger: silentLogger(),
-        instance: 'test',
-        isLeader: () => true,
-      }),
-      isLeader: () => true,
-      metrics: createMetrics({ defaultMetrics: false }),
-      logger: silentLogger(),
-      informer: { backoff: { initialMs: 20, maxMs: 100 } },
-      blockedRetryMs: 50,
-      retryBackoff: { initialMs: 20, maxMs: 100 },
+      ...reconcilerTestTuning(client),
     });
     running.push(reconciler);
     await reconciler.start();

@@ -2,12 +2,31 @@
 import { readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { parseAllDocuments } from 'yaml';
+import { EventRecorder } from '../../src/controller/events.js';
+import type { KubeClient } from '../../src/controller/kube-client.js';
 import type { KubeObject } from '../../src/k8s/objects.js';
 import type { MeshId } from '../../src/mesh/ids.js';
+import { createMetrics } from '../../src/observability/metrics.js';
 import type { TranslationResult } from '../../src/translation/translate.js';
 import type { FakeApiServer } from './fake-api-server.js';
 
 export const silentLogger = (): Logger => pino({ level: 'silent' });
+
+/**
+ * What every TrafficSplit reconciler under test shares: silent events, logs and metrics, and
+ * short backoffs so retries happen within a test's time.
+ */
+export function reconcilerTestTuning(client: KubeClient, isLeader: () => boolean = () => true) {
+  return {
+    events: new EventRecorder({ client, logger: silentLogger(), instance: 'test', isLeader }),
+    isLeader,
+    metrics: createMetrics({ defaultMetrics: false }),
+    logger: silentLogger(),
+    informer: { backoff: { initialMs: 20, maxMs: 100 } },
+    blockedRetryMs: 50,
+    retryBackoff: { initialMs: 20, maxMs: 100 },
+  };
+}
 
 /** A logger whose lines land in `lines` (JSON objects), for asserting what was logged. */
 export function recordingLogger(lines: Record<string, unknown>[]): Logger {
