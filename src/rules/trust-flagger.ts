@@ -2,7 +2,7 @@ import type { RuleContext } from '../admission/rule.js';
 import type { KubeObject } from '../k8s/objects.js';
 import { canaryAnalysis, flaggerStepLimit, type CanaryAnalysis } from '../traffic/flagger.js';
 import type { SplitBackend } from '../traffic/model.js';
-import { compare, rational, subtract, ZERO, type Rational } from '../traffic/rational.js';
+import { compare, isWhole, rational, subtract, ZERO, type Rational } from '../traffic/rational.js';
 import { asArray, asRecord, isRecord } from '../util/objects.js';
 import { backendRef, objectRoutes, shareOf, type RouteShares } from './route-backends.js';
 import { describeController, type ControllerVerdict } from './trust-common.js';
@@ -147,7 +147,7 @@ export function flaggerRouteVerdict(
   const { apex } = canaryNames(canary);
   const namespace = canary.metadata?.namespace ?? '';
   const primary = primaryShares(object, ctx, apex, namespace);
-  if (primary?.every((p) => compare(p.after, ONE) === 0))
+  if (primary?.every((p) => isWhole(p.after)))
     return {
       controller: 'flagger',
       decision: 'allow',
@@ -188,8 +188,6 @@ export function flaggerRouteVerdict(
     limits,
   };
 }
-
-const ONE = rational(1n, 1n);
 
 /**
  * The share of `<apex>-primary` in each route of the object, before (the old object's route of
