@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmod, mkdir, readdir, rmdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, rmdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -61,14 +61,10 @@ export async function ensureBuilt(): Promise<string> {
 }
 
 /**
- * Compiles `dist/` as `npm run build` does, the command-line entry made executable: `npx
- * meshwarden` runs the package's bin directly, and tsc writes files without the execute bit
- * (npx's own chmod happens only the first time it links a project path).
+ * `npm run build`, the one definition of the build: it also makes the command-line entry
+ * executable, since `npx meshwarden` runs the package's bin directly and tsc writes files without
+ * the execute bit (npx's own chmod happens only the first time it links a project path).
  */
 export async function buildDist(): Promise<void> {
-  const tsc = join(repoRoot, 'node_modules/typescript/bin/tsc');
-  await promisify(execFile)(process.execPath, [tsc, '-p', 'tsconfig.build.json'], {
-    cwd: repoRoot,
-  });
-  await chmod(join(repoRoot, 'dist/src/cli/main.js'), 0o755);
+  await promisify(execFile)('npm', ['run', '--silent', 'build'], { cwd: repoRoot });
 }
