@@ -1,25 +1,13 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fieldLine } from '../../src/cli/field-line.js';
 import { readManifests } from '../../src/cli/manifests.js';
 import { parseDocument } from 'yaml';
-import { runCli } from '../helpers/cli.js';
+import { runCli, scratchDir } from '../helpers/cli.js';
 
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'meshwarden-manifests-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function file(name: string, text: string): Promise<string> {
-  const path = join(dir, name);
-  await writeFile(path, text);
-  return path;
-}
+const scratch = scratchDir('meshwarden-manifests-');
+const file = scratch.file;
 
 const PROMETHEUS = 'global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: web\n';
 const CLOUDFORMATION = `AWSTemplateFormatVersion: '2010-09-09'
@@ -123,7 +111,7 @@ describe('files that are not Kubernetes manifests', () => {
   );
 
   it('reads a Helm chart folder: Chart.yaml is skipped, its templates named', async () => {
-    const chart = join(dir, 'chart');
+    const chart = join(scratch.dir, 'chart');
     await import('node:fs/promises').then((fs) =>
       fs.mkdir(join(chart, 'templates'), { recursive: true }),
     );

@@ -1,26 +1,13 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { describe, expect, it } from 'vitest';
+import { runCli, scratchDir } from '../helpers/cli.js';
 import { mixedInput } from '../helpers/review-input.js';
 
 const FIXTURES = 'test/fixtures/cli';
-let dir: string;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'meshwarden-cli-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function file(name: string, text: string): Promise<string> {
-  const path = join(dir, name);
-  await writeFile(path, text);
-  return path;
-}
+const scratch = scratchDir('meshwarden-cli-');
+const file = scratch.file;
 
 const policyCm = (ns: string, spec: string) => `apiVersion: v1
 kind: ConfigMap
@@ -105,7 +92,7 @@ describe('meshwarden review', () => {
   });
 
   it('-o json holds every result: denials, SKIPPED objects and documents, and input errors', async () => {
-    const input = await mixedInput(dir);
+    const input = await mixedInput(scratch.dir);
     const result = runCli(['review', '-f', input, '-o', 'json']);
     expect(result.status).toBe(2);
     type Entry = {
@@ -146,7 +133,7 @@ describe('meshwarden review', () => {
   });
 
   it('-o json gives AUDIT results with what was recorded, and why a rule let an object pass', async () => {
-    const input = await mixedInput(dir);
+    const input = await mixedInput(scratch.dir);
     const context = await file(
       'shop-namespace.yaml',
       'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n',
@@ -234,10 +221,10 @@ describe('meshwarden review', () => {
   });
 
   it('walks folders recursively for *.yaml, *.yml and *.json', async () => {
-    const sub = join(dir, 'walk', 'nested');
+    const sub = join(scratch.dir, 'walk', 'nested');
     await import('node:fs/promises').then((fs) => fs.mkdir(sub, { recursive: true }));
     await writeFile(
-      join(dir, 'walk', 'a.yaml'),
+      join(scratch.dir, 'walk', 'a.yaml'),
       'apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n',
     );
     await writeFile(
@@ -245,7 +232,7 @@ describe('meshwarden review', () => {
       '{"apiVersion":"v1","kind":"Service","metadata":{"name":"b"}}',
     );
     await writeFile(join(sub, 'c.txt'), 'not a manifest');
-    const result = runCli(['review', '-f', join(dir, 'walk'), '-o', 'json']);
+    const result = runCli(['review', '-f', join(scratch.dir, 'walk'), '-o', 'json']);
     expect((JSON.parse(result.stdout) as { name: string }[]).map((r) => r.name).sort()).toEqual([
       'a',
       'b',
@@ -329,7 +316,7 @@ describe('meshwarden policy check', () => {
 
 describe('meshwarden certs', () => {
   it('writes a CA and a serving certificate for the Service', async () => {
-    const out = join(dir, 'certs');
+    const out = join(scratch.dir, 'certs');
     const result = runCli([
       'certs',
       '--out',
@@ -352,6 +339,6 @@ describe('meshwarden certs', () => {
   });
 
   it('refuses a bad --days', () => {
-    expect(runCli(['certs', '--out', join(dir, 'x'), '--days', 'soon']).status).toBe(2);
+    expect(runCli(['certs', '--out', join(scratch.dir, 'x'), '--days', 'soon']).status).toBe(2);
   });
 });

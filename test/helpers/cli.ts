@@ -1,6 +1,10 @@
 import { buildProgram } from '../../src/cli/program.js';
 import type { ServeFlags } from '../../src/cli/serve-command.js';
 import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 
 /** Runs the built `meshwarden` command line (dist/, compiled by the global test setup). */
 export function runCli(
@@ -28,4 +32,26 @@ export async function parseServeFlags(args: string[]): Promise<ServeFlags> {
   await program.parseAsync(['node', 'meshwarden', 'serve', ...args]);
   if (!flags) throw new Error('serve did not run');
   return flags;
+}
+
+/** A temporary folder for one test file: made before its tests, removed after them. */
+export function scratchDir(prefix: string) {
+  let dir = '';
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), prefix));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  return {
+    get dir(): string {
+      return dir;
+    },
+    /** Writes `text` to `name` in the folder; the file's path. */
+    file: async (name: string, text: string): Promise<string> => {
+      const path = join(dir, name);
+      await writeFile(path, text);
+      return path;
+    },
+  };
 }
