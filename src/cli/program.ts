@@ -126,12 +126,12 @@ export function buildProgram(): Command {
     )
     .option(
       '--max-backends <n>',
-      'weighted backends per object; more are denied unread',
+      'weighted backends per route object; more are denied unread',
       String(DEFAULT_LIMITS.work.maxBackends),
     )
     .option(
       '--max-routes <n>',
-      'route entries per object; more are denied unread',
+      'route entries per route object; more are denied unread',
       String(DEFAULT_LIMITS.work.maxRoutes),
     )
     .addHelpText('after', examplesHelp('serve'))

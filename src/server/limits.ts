@@ -1,3 +1,5 @@
+import { WEIGHTED_ROUTE_KINDS } from '../mesh/routes.js';
+
 /**
  * What one caller may cost the server: connections, bytes held, reviews in flight, time, and
  * work per object. Every limit is a `serve` flag; the defaults keep a replica under the chart's
@@ -23,7 +25,11 @@ export interface ServerLimits {
   readonly work: WorkLimits;
 }
 
-/** Work per object, checked before the rules run. */
+/**
+ * Work per route object, checked before the rules run. The traffic model's work grows faster
+ * than an object's size (probes times routes), so the kinds it reads are bounded; every other
+ * rule is linear in what it reads, and a Deployment's affinity `weight`s are no backends.
+ */
 export interface WorkLimits {
   /** Weighted backends (objects carrying `weight`) under `spec`. */
   readonly maxBackends: number;
@@ -47,6 +53,15 @@ export const DEFAULT_LIMITS: ServerLimits = {
   screenWorkers: 1,
   work: DEFAULT_WORK_LIMITS,
 };
+
+const BOUNDED_KINDS: ReadonlySet<string> = new Set(
+  WEIGHTED_ROUTE_KINDS.map((k) => `${k.group}/${k.kind}`),
+);
+
+/** The work limits apply to this kind: one the traffic model reads. */
+export function workBounded(group: string, kind: string): boolean {
+  return BOUNDED_KINDS.has(`${group}/${kind}`);
+}
 
 export interface WorkCount {
   readonly backends: number;

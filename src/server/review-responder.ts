@@ -6,7 +6,13 @@ import type { AdmissionApiVersion, AdmissionRequest, Endpoint } from '../admissi
 import type { KubeObject } from '../k8s/objects.js';
 import { clipString } from '../observability/log-fields.js';
 import type { Metrics } from '../observability/metrics.js';
-import { countWork, DEFAULT_LIMITS, provablyWithinLimits, workProblem } from './limits.js';
+import {
+  countWork,
+  DEFAULT_LIMITS,
+  provablyWithinLimits,
+  workBounded,
+  workProblem,
+} from './limits.js';
 import { refuse, sendJson, type ReviewDependencies } from './review-http.js';
 import type { ScreenPool } from './screen-pool.js';
 import { ruleBudgetMs } from './timeout.js';
@@ -182,6 +188,7 @@ export function createReviewResponder(deps: ReviewDependencies): ReviewResponder
     if (
       !counted &&
       request.object !== null &&
+      workBounded(request.kind.group, request.kind.kind) &&
       handled(endpoint, request.kind.group, request.kind.kind)
     ) {
       const problem = workProblem(countWork(request.object, stopAt), work);
@@ -227,7 +234,9 @@ export function createReviewResponder(deps: ReviewDependencies): ReviewResponder
       refuse(metrics, res, endpoint, 400, `not an AdmissionReview: ${screened.message}`);
       return;
     }
-    const problem = workProblem(screened, work);
+    const problem = workBounded(screened.group, screened.kind)
+      ? workProblem(screened, work)
+      : undefined;
     const reads = screened.hasObject && handled(endpoint, screened.group, screened.kind);
     if (!reads || problem !== undefined) {
       const { apiVersion, uid, kind } = screened;

@@ -77,6 +77,29 @@ describe('work per object', () => {
     expect(answer.response.status?.message ?? '').not.toContain('weighted backends');
   });
 
+  it('judges a Deployment by its rules whatever its affinity weights, small or large body', async () => {
+    running = await startTestWebhook();
+    // Scheduling preferences carry `weight` too; they are not backends of any route.
+    const terms = (count: number) =>
+      Array.from({ length: count }, (_, i) => ({
+        weight: 1 + (i % 100),
+        preference: { matchExpressions: [{ key: `zone-${i}`, operator: 'Exists' }] },
+      }));
+    for (const count of [
+      DEFAULT_WORK_LIMITS.maxBackends + 1,
+      5 * DEFAULT_WORK_LIMITS.maxBackends,
+    ]) {
+      const object = deployment('web', { app: 'web', version: 'v1' });
+      const spec = object.spec as { template: { spec: Record<string, unknown> } };
+      spec.template.spec.affinity = {
+        nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: terms(count) },
+      };
+      const answer = await review(running, '/validate', object);
+      expect(answer.response.status?.message ?? '').not.toContain('weighted backends');
+      expect(answer.response.allowed).toBe(true);
+    }
+  });
+
   it('allows a large object of a kind no rule reads from the screening alone', async () => {
     running = await startTestWebhook();
     const secret = {
