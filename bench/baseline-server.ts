@@ -4,12 +4,22 @@ import { createServer } from 'node:https';
 /**
  * The floor: a bare Node HTTPS server with the same certificate and TLS settings as meshwarden,
  * that reads the body, parses the AdmissionReview and answers a fixed allow. Run as its own
- * process by the benchmark: `node baseline-server.js PORT CERT KEY`.
+ * process by the benchmark: `node baseline-server.js PORT CERT KEY [BUSY_MICROS]`. With
+ * BUSY_MICROS it spins that long per review before answering: the calibration, which shows
+ * what a given number of microseconds of work does to the ratio on this machine.
  */
-const [port, certFile, keyFile] = process.argv.slice(2);
+const [port, certFile, keyFile, busy] = process.argv.slice(2);
 if (port === undefined || certFile === undefined || keyFile === undefined) {
-  process.stderr.write('usage: baseline-server PORT CERT KEY\n');
+  process.stderr.write('usage: baseline-server PORT CERT KEY [BUSY_MICROS]\n');
   process.exit(2);
+}
+const busyNanos = BigInt(Math.round(Number(busy ?? 0) * 1000));
+
+/** Busy work that allocates nothing and touches no memory: CPU time only. */
+function spin(): void {
+  if (busyNanos <= 0n) return;
+  const start = process.hrtime.bigint();
+  while (process.hrtime.bigint() - start < busyNanos);
 }
 
 const server = createServer(
@@ -36,6 +46,7 @@ const server = createServer(
         res.writeHead(400).end();
         return;
       }
+      spin();
       const body = JSON.stringify({
         apiVersion: review.apiVersion,
         kind: 'AdmissionReview',

@@ -36,9 +36,15 @@ export class Harness {
     target: Target,
     fn: (server: ServerProcess) => Promise<T>,
     nodeArgs: readonly string[] = [],
+    busyMicros?: number,
   ): Promise<{ result: T; peakRssMb: number }> {
-    const server = await startServer(target, { ...this.#spawn, nodeArgs });
-    if (target !== 'stand-in' && nodeArgs.length === 0) this.ready[target].push(server.readyMs);
+    const server = await startServer(target, {
+      ...this.#spawn,
+      nodeArgs,
+      ...(busyMicros === undefined ? {} : { busyMicros }),
+    });
+    if (target !== 'stand-in' && nodeArgs.length === 0 && busyMicros === undefined)
+      this.ready[target].push(server.readyMs);
     try {
       const result = await fn(server);
       return { result, peakRssMb: server.rss().peak };
@@ -66,6 +72,85 @@ export class Harness {
     });
     return { ...result, peakRssMb: round(peakRssMb, 1) };
   }
+}
+
+/** A server of a pair: meshwarden, or the floor with `busyMicros` of work added per review. */
+export interface Contender {
+  readonly target: Target;
+  readonly busyMicros?: number;
+}
+
+/** One slice of each contender, in the order run. */
+export interface SlicePair {
+  readonly a: Measured;
+  readonly b: Measured;
+}
+
+/**
+ * Both contenders started once and warmed, then `pairs` pairs of `sliceSeconds` slices, the two
+ * alternating (and which goes first alternating too). This machine changes speed for seconds at
+ * a time; slices a second apart see the same machine, where runs of ten seconds in fresh
+ * processes often did not. The body is made fresh for every slice (a route update carries the
+ * weight-change stamp of its moment).
+ */
+export async function measurePairs(
+  harness: Harness,
+  contenders: readonly [Contender, Contender],
+  w: Workload,
+  pairs: number,
+  sliceSeconds: number,
+): Promise<SlicePair[]> {
+  const [first, second] = contenders;
+  const slice = async (server: ServerProcess, seconds: number): Promise<Measured> => {
+    const body = (await w.fresh?.()) ?? w.body;
+    const requests = [{ path: `/${w.endpoint}`, body }];
+    const cpuBefore = server.cpuMs();
+    const r = await throughput({
+      port: server.port,
+      requests,
+      connections: harness.connections,
+      seconds,
+    });
+    return {
+      ...r,
+      cpuUsPerRequest: round(((server.cpuMs() - cpuBefore) * 1000) / r.total, 1),
+      peakRssMb: round(server.rss().peak, 1),
+    };
+  };
+  const { result } = await harness.withServer(
+    first.target,
+    async (a) =>
+      (
+        await harness.withServer(
+          second.target,
+          async (b) => {
+            for (const server of [a, b]) {
+              await check(server.port, {
+                endpoint: w.endpoint,
+                body: (await w.fresh?.()) ?? w.body,
+              });
+              await slice(server, harness.warmSeconds);
+            }
+            const out: SlicePair[] = [];
+            for (let i = 0; i < pairs; i++) {
+              if (i % 2 === 0) {
+                const sa = await slice(a, sliceSeconds);
+                out.push({ a: sa, b: await slice(b, sliceSeconds) });
+              } else {
+                const sb = await slice(b, sliceSeconds);
+                out.push({ a: await slice(a, sliceSeconds), b: sb });
+              }
+            }
+            return out;
+          },
+          [],
+          second.busyMicros,
+        )
+      ).result,
+    [],
+    first.busyMicros,
+  );
+  return result;
 }
 
 /** One request answered 200 with a response for the request's uid, or the run stops here. */

@@ -1,7 +1,8 @@
-import { fmt, log, lpad, pad, type Harness, type Measured } from './harness.js';
+import { fmt, log, lpad, measurePairs, pad, type Harness, type Measured } from './harness.js';
 import { median, round } from './stats.js';
 import { kb, type Workload } from './workloads.js';
 
+/** One pair of slices, floor and meshwarden. */
 export interface Round {
   readonly baseline: Measured;
   readonly meshwarden: Measured;
@@ -17,10 +18,10 @@ export interface MainRow {
   readonly workload: string;
   readonly description: string;
   readonly bytes: number;
-  /** The round with the median throughput ratio (every round is in `rounds`). */
+  /** The pair with the median throughput ratio (every pair is in `rounds`). */
   readonly baseline: Measured;
   readonly meshwarden: Measured;
-  /** Medians over the rounds. */
+  /** Medians over the pairs. */
   readonly throughputRatio: number;
   readonly cpuRatio: number;
   readonly p99Ratio: number;
@@ -28,37 +29,53 @@ export interface MainRow {
   readonly rounds: readonly Round[];
 }
 
+/** Slices of bodies this large are longer, so that each holds enough requests for a p99. */
+const LARGE_BODY = 100_000;
+
+export function sliceSecondsFor(w: Workload, sliceSeconds: number): number {
+  return w.body.length >= LARGE_BODY ? 3 * sliceSeconds : sliceSeconds;
+}
+
 /**
- * Throughput of each workload, floor and meshwarden in alternating rounds (a fresh process
- * each), so both see the same machine; the median of the per-round ratios counts.
+ * Throughput of each workload: floor and meshwarden started once, then `pairs` pairs of short
+ * alternating slices (see `measurePairs`); the median of the per-pair ratios counts.
  */
 export async function mainTable(
   harness: Harness,
   chosen: readonly Workload[],
-  rounds: number,
+  pairs: number,
+  sliceSeconds: number,
 ): Promise<MainRow[]> {
   log(
-    `## Throughput: autocannon, ${harness.connections} keep-alive connections, ${harness.seconds} s per run, ${rounds} alternating floor/meshwarden rounds`,
+    `## Throughput: autocannon, ${harness.connections} keep-alive connections, ${pairs} pairs of alternating floor/meshwarden slices of ${sliceSeconds} s (${3 * sliceSeconds} s for bodies over 100 KB) after ${harness.warmSeconds} s of warm-up each`,
   );
   log(
     `${pad('workload', 40)}${pad('target', 12)}${lpad('req/s', 9)}${lpad('p50 ms', 8)}${lpad('p99 ms', 8)}${lpad('max ms', 8)}${lpad('peak RSS', 10)}${lpad('CPU µs/req', 12)}${lpad('vs floor', 10)}`,
   );
   const rows: MainRow[] = [];
   for (const w of chosen) {
-    const runs: Round[] = [];
-    for (let i = 0; i < rounds; i++) {
-      const baseline = await harness.measureThroughput('baseline', w);
-      const meshwarden = await harness.measureThroughput('meshwarden', w);
-      runs.push({
-        baseline,
-        meshwarden,
-        ratio: round(meshwarden.requestsPerSecond / baseline.requestsPerSecond, 3),
-        cpuRatio: round(baseline.cpuUsPerRequest / meshwarden.cpuUsPerRequest, 3),
-        p99Ratio: round(meshwarden.p99 / Math.max(baseline.p99, 1), 2),
-        rssDiffMb: round(meshwarden.peakRssMb - baseline.peakRssMb, 1),
-      });
-    }
-    const shown = [...runs].sort((a, b) => a.ratio - b.ratio)[Math.floor(runs.length / 2)]!;
+    const slices = await measurePairs(
+      harness,
+      [{ target: 'baseline' }, { target: 'meshwarden' }],
+      w,
+      pairs,
+      sliceSecondsFor(w, sliceSeconds),
+    );
+    const runs: Round[] = slices.map(({ a: baseline, b: meshwarden }) => ({
+      baseline,
+      meshwarden,
+      ratio: round(meshwarden.requestsPerSecond / baseline.requestsPerSecond, 3),
+      cpuRatio: round(baseline.cpuUsPerRequest / meshwarden.cpuUsPerRequest, 3),
+      p99Ratio: round(meshwarden.p99 / Math.max(baseline.p99, 1), 2),
+      rssDiffMb: round(meshwarden.peakRssMb - baseline.peakRssMb, 1),
+    }));
+    const median_ = [...runs].sort((a, b) => a.ratio - b.ratio)[Math.floor(runs.length / 2)]!;
+    // Peak RSS is the peak of the whole run, as the last pair read it.
+    const last = runs[runs.length - 1]!;
+    const shown = {
+      baseline: { ...median_.baseline, peakRssMb: last.baseline.peakRssMb },
+      meshwarden: { ...median_.meshwarden, peakRssMb: last.meshwarden.peakRssMb },
+    };
     const row: MainRow = {
       workload: w.name,
       description: w.description,
@@ -68,7 +85,7 @@ export async function mainTable(
       throughputRatio: median(runs.map((r) => r.ratio)),
       cpuRatio: median(runs.map((r) => r.cpuRatio)),
       p99Ratio: median(runs.map((r) => r.p99Ratio)),
-      rssDiffMb: median(runs.map((r) => r.rssDiffMb)),
+      rssDiffMb: last.rssDiffMb,
       rounds: runs,
     };
     rows.push(row);
@@ -83,9 +100,62 @@ export async function mainTable(
       );
     }
     log(
-      `${pad('', 40)}rounds: throughput ${runs.map((r) => `${fmt(r.ratio * 100, 0)}%`).join(', ')}; CPU per request ${runs.map((r) => `${fmt(r.cpuRatio * 100, 0)}%`).join(', ')} (floor µs / meshwarden µs)`,
+      `${pad('', 40)}pairs: throughput ${runs.map((r) => `${fmt(r.ratio * 100, 0)}%`).join(', ')}; CPU per request ${runs.map((r) => `${fmt(r.cpuRatio * 100, 0)}%`).join(', ')} (floor µs / meshwarden µs)`,
     );
   }
   log();
   return rows;
+}
+
+export interface CalibrationRow {
+  readonly busyMicros: number;
+  /** The busy floor's req/s over the plain floor's, median of the pairs. */
+  readonly throughputRatio: number;
+  readonly cpuRatio: number;
+  /** CPU µs per request, medians: the plain floor and the busy one. */
+  readonly floorCpuUs: number;
+  readonly busyCpuUs: number;
+}
+
+/**
+ * The floor against itself with `busyMicros` of CPU added per review, measured like the main
+ * table: how many microseconds of work a ratio stands for on this machine.
+ */
+export async function calibration(
+  harness: Harness,
+  w: Workload,
+  busy: readonly number[],
+  pairs: number,
+  sliceSeconds: number,
+): Promise<CalibrationRow[]> {
+  log(
+    `## Calibration: the floor with busy work added per review (${w.name}), ${pairs} pairs of ${sliceSeconds} s slices`,
+  );
+  const rows: CalibrationRow[] = [];
+  for (const busyMicros of busy) {
+    const slices = await measurePairs(
+      harness,
+      [{ target: 'baseline' }, { target: 'baseline', busyMicros }],
+      w,
+      pairs,
+      sliceSeconds,
+    );
+    const row: CalibrationRow = {
+      busyMicros,
+      throughputRatio: median(slices.map((p) => p.b.requestsPerSecond / p.a.requestsPerSecond)),
+      cpuRatio: median(slices.map((p) => p.a.cpuUsPerRequest / p.b.cpuUsPerRequest)),
+      floorCpuUs: median(slices.map((p) => p.a.cpuUsPerRequest)),
+      busyCpuUs: median(slices.map((p) => p.b.cpuUsPerRequest)),
+    };
+    rows.push(row);
+    log(
+      `floor + ${lpad(String(busyMicros), 3)} µs per review: ${fmt(row.throughputRatio * 100, 0)}% of the floor's throughput (CPU per request ${fmt(row.floorCpuUs, 0)} → ${fmt(row.busyCpuUs, 0)} µs)`,
+    );
+  }
+  log();
+  return rows.map((r) => ({
+    ...r,
+    throughputRatio: round(r.throughputRatio, 3),
+    cpuRatio: round(r.cpuRatio, 3),
+  }));
 }

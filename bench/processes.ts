@@ -27,6 +27,8 @@ export interface SpawnOptions {
   /** Where stdout and stderr go (the production log level is kept; never a pipe). */
   readonly logFile: string;
   readonly nodeArgs?: readonly string[];
+  /** The floor only: microseconds of busy work added to every review (the calibration). */
+  readonly busyMicros?: number;
 }
 
 /** A port free right now (the server binds it a moment later). */
@@ -106,6 +108,7 @@ export async function startServer(target: Target, options: SpawnOptions): Promis
           String(port),
           options.certFile,
           options.keyFile,
+          ...(options.busyMicros === undefined ? [] : [String(options.busyMicros)]),
         ];
   const out = openSync(options.logFile, 'a');
   const started = process.hrtime.bigint();

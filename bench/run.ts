@@ -7,7 +7,7 @@ import { generateCertificates } from '../src/pki/issue.js';
 import { writeCertificates } from '../src/pki/files.js';
 import { check, fmt, Harness, log, lpad, pad } from './harness.js';
 import { paced, throughput, type PacedResult } from './load.js';
-import { mainTable } from './main-table.js';
+import { calibration, mainTable } from './main-table.js';
 import type { Target } from './processes.js';
 import { profileWorkloads } from './profile-run.js';
 import { engineSection, growthTables, longRun, stall, startup } from './sections.js';
@@ -29,6 +29,8 @@ const { values: flags } = parseArgs({
     seconds: { type: 'string' },
     connections: { type: 'string', default: '8' },
     rounds: { type: 'string' },
+    pairs: { type: 'string' },
+    'slice-seconds': { type: 'string' },
     only: { type: 'string' },
     profile: { type: 'boolean', default: false },
     workloads: { type: 'string' },
@@ -42,11 +44,14 @@ if (flags.help) {
   --quick           short runs (smoke test; figures not comparable)
   --full            long run of 1,000,000 requests (default 200,000)
   --long N          long run of N requests
-  --seconds N       measured seconds per workload and target (default 10)
+  --seconds N       measured seconds per workload with --profile (default 10)
   --connections N   autocannon keep-alive connections (default 8)
-  --rounds N        alternating floor/meshwarden rounds per workload and in the paced table;
-                    the median ratio counts (default 3)
-  --only LIST       sections: main,paced,growth,stall,engine,long,startup (comma-separated)
+  --pairs N         pairs of alternating floor/meshwarden slices per workload in the main
+                    table and the calibration; the median ratio counts (default 12)
+  --slice-seconds N seconds per slice (default 1; three times that for bodies over 100 KB)
+  --rounds N        alternating floor/meshwarden rounds in the paced table (default 3)
+  --only LIST       sections: main,calibration,paced,growth,stall,engine,long,startup
+                    (comma-separated)
   --profile         CPU-profile one process per workload (node --cpu-prof) and say where the
                     microseconds of a request go, by step
   --workloads LIST  workload names for the main table or --profile (default: all)
@@ -56,15 +61,27 @@ if (flags.help) {
   process.exit(0);
 }
 
+/** Busy microseconds added to the floor in the calibration section. */
+const CALIBRATION_MICROS = [5, 10, 20];
+const calibrationWorkload = () => {
+  const w = workloads().find((x) => x.name === 'validate-trafficsplit-update');
+  if (!w) throw new Error('the calibration workload is missing');
+  return w;
+};
+
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const quick = flags.quick;
 const seconds = Number(flags.seconds ?? (quick ? 3 : 10));
-const warmSeconds = quick ? 1 : 2;
+const warmSeconds = quick ? 1 : 3;
 const connections = Number(flags.connections);
 const rounds = Number(flags.rounds ?? (quick ? 1 : 3));
+const pairs = Number(flags.pairs ?? (quick ? 2 : 12));
+const sliceSeconds = Number(flags['slice-seconds'] ?? 1);
 const longAmount = Number(flags.long ?? (flags.full ? 1_000_000 : quick ? 30_000 : 200_000));
 const sections = new Set(
-  (flags.only ?? 'main,paced,growth,stall,engine,long,startup').split(',').map((s) => s.trim()),
+  (flags.only ?? 'main,calibration,paced,growth,stall,engine,long,startup')
+    .split(',')
+    .map((s) => s.trim()),
 );
 const names = flags.workloads?.split(',').map((s) => s.trim());
 const chosen = workloads().filter((w) => !names || names.includes(w.name));
@@ -90,7 +107,7 @@ const results: Record<string, unknown> = {
     node: process.version,
     loadAverageAtStart: loadavg().map((l) => round(l)),
   },
-  options: { quick, seconds, warmSeconds, connections, rounds, longAmount },
+  options: { quick, seconds, warmSeconds, connections, rounds, pairs, sliceSeconds, longAmount },
 };
 
 /** p99 at a fixed 1,000 req/s, floor and meshwarden in alternating rounds. */
@@ -160,7 +177,13 @@ try {
     await profileWorkloads(harness, chosen, target, join(repoRoot, 'bench', 'profiles'));
   } else {
     const ctx = { harness, quick, connections, longAmount };
-    const main = sections.has('main') ? await mainTable(harness, chosen, rounds) : undefined;
+    const main = sections.has('main')
+      ? await mainTable(harness, chosen, pairs, sliceSeconds)
+      : undefined;
+    const calibrated = sections.has('calibration')
+      ? await calibration(harness, calibrationWorkload(), CALIBRATION_MICROS, pairs, sliceSeconds)
+      : undefined;
+    results.calibration = calibrated;
     const pacedRows = sections.has('paced') ? await pacedTable() : undefined;
     results.main = main;
     results.paced = pacedRows;
@@ -180,6 +203,10 @@ try {
     });
     results.targets = list;
     printTargets(list);
+    if (calibrated)
+      log(
+        `For scale, on this machine: ${calibrated.map((c) => `the floor with ${c.busyMicros} µs of busy work per review reaches ${fmt(c.throughputRatio * 100, 0)}%`).join('; ')}.`,
+      );
     const out = join(repoRoot, 'bench', 'results.json');
     writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
     log(

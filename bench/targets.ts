@@ -44,7 +44,7 @@ export function targets(r: TargetInputs): TargetResult[] {
         : {
             target: label,
             goal: `≥ ${goal.toFixed(2)}× throughput`,
-            measured: `${pct(m.throughputRatio)} (rounds ${m.rounds.map((x) => pct(x.ratio)).join(', ')}; CPU/req ${pct(m.cpuRatio)})`,
+            measured: `${pct(m.throughputRatio)} (pairs ${m.rounds.map((x) => pct(x.ratio)).join(', ')}; CPU/req ${pct(m.cpuRatio)})`,
             met: m.throughputRatio >= goal,
           },
     );
