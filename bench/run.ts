@@ -10,7 +10,14 @@ import { paced, throughput, type PacedResult } from './load.js';
 import { calibration, mainTable } from './main-table.js';
 import type { Target } from './processes.js';
 import { profileWorkloads } from './profile-run.js';
-import { engineSection, growthTables, longRun, stall, startup } from './sections.js';
+import {
+  engineSection,
+  growthTables,
+  handlerSection,
+  longRun,
+  stall,
+  startup,
+} from './sections.js';
 import { round } from './stats.js';
 import { pacedRow, printTargets, targets, type PacedRow } from './targets.js';
 import { workloads } from './workloads.js';
@@ -50,8 +57,8 @@ if (flags.help) {
                     table and the calibration; the median ratio counts (default 12)
   --slice-seconds N seconds per slice (default 1; three times that for bodies over 100 KB)
   --rounds N        alternating floor/meshwarden rounds in the paced table (default 3)
-  --only LIST       sections: main,calibration,paced,growth,stall,engine,long,startup
-                    (comma-separated)
+  --only LIST       sections: main,calibration,paced,growth,stall,engine,handler,long,
+                    startup (comma-separated)
   --profile         CPU-profile one process per workload (node --cpu-prof) and say where the
                     microseconds of a request go, by step
   --workloads LIST  workload names for the main table or --profile (default: all)
@@ -79,7 +86,7 @@ const pairs = Number(flags.pairs ?? (quick ? 2 : 12));
 const sliceSeconds = Number(flags['slice-seconds'] ?? 1);
 const longAmount = Number(flags.long ?? (flags.full ? 1_000_000 : quick ? 30_000 : 200_000));
 const sections = new Set(
-  (flags.only ?? 'main,calibration,paced,growth,stall,engine,long,startup')
+  (flags.only ?? 'main,calibration,paced,growth,stall,engine,handler,long,startup')
     .split(',')
     .map((s) => s.trim()),
 );
@@ -190,6 +197,7 @@ try {
     if (sections.has('growth')) results.growth = await growthTables(ctx);
     if (sections.has('stall')) results.stall = await stall(ctx);
     if (sections.has('engine')) results.engine = await engineSection(ctx);
+    if (sections.has('handler')) results.handler = await handlerSection(ctx);
     const long = sections.has('long') ? await longRun(ctx) : undefined;
     results.longRun = long;
     const start = sections.has('startup') ? await startup(ctx) : undefined;

@@ -1,5 +1,6 @@
 import { KeepAliveClient } from './client.js';
 import { engineCosts } from './engine.js';
+import { handlerCosts } from './handler-cost.js';
 import { check, fmt, log, lpad, pad, type Harness } from './harness.js';
 import { sequential, throughput } from './load.js';
 import type { Target } from './processes.js';
@@ -186,6 +187,24 @@ export async function engineSection(ctx: SectionContext) {
   for (const r of rows)
     log(
       `${pad(r.label, 12)}${lpad(fmt(r.engineUs, 1), 12)}${lpad(typeof r.previousUs === 'number' ? fmt(r.previousUs, 1) : r.previousUs, 30)}`,
+    );
+  log();
+  return rows;
+}
+
+/** meshwarden's listener against the floor's handler in-process, for the small workloads. */
+export async function handlerSection(ctx: SectionContext) {
+  log(
+    "## Handler in-process: meshwarden's request listener against the floor's handler (no TLS, no sockets)",
+  );
+  const small = workloads().filter((w) => w.body.length < 100_000);
+  const rows = await handlerCosts(small, ctx.quick);
+  log(
+    `${pad('workload', 34)}${lpad('floor µs', 10)}${lpad('meshwarden µs', 15)}${lpad('extra µs', 10)}`,
+  );
+  for (const r of rows)
+    log(
+      `${pad(r.workload, 34)}${lpad(fmt(r.floorUs, 1), 10)}${lpad(fmt(r.meshwardenUs, 1), 15)}${lpad(fmt(r.extraUs, 1), 10)}`,
     );
   log();
   return rows;

@@ -1,0 +1,114 @@
+import { EventEmitter } from 'node:events';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { pino } from 'pino';
+import { AdmissionEngine } from '../src/admission/engine.js';
+import { clipLogFields } from '../src/observability/log-fields.js';
+import { createMetrics } from '../src/observability/metrics.js';
+import { PolicyStore } from '../src/policy/store.js';
+import { defaultRules } from '../src/rules/index.js';
+import { createApp } from '../src/server/app.js';
+import { Lifecycle } from '../src/server/lifecycle.js';
+import { floorHandler } from './floor-handler.js';
+import { median, round } from './stats.js';
+import type { Workload } from './workloads.js';
+
+export interface HandlerRow {
+  readonly workload: string;
+  /** Median µs per review through the floor's handler and through meshwarden's listener. */
+  readonly floorUs: number;
+  readonly meshwardenUs: number;
+  readonly extraUs: number;
+}
+
+/** A request that has arrived whole: the listener sees its body in one chunk, then its end. */
+class ArrivedRequest extends EventEmitter {
+  readonly method = 'POST';
+  readonly complete = true;
+  readonly headers: Record<string, string>;
+  constructor(
+    readonly url: string,
+    length: number,
+  ) {
+    super();
+    this.headers = { 'content-type': 'application/json', 'content-length': String(length) };
+  }
+}
+
+/** Takes the answer and drops it: what it costs to write to a socket is not counted here. */
+class DroppedResponse {
+  headersSent = false;
+  answered = 0;
+  setHeader(): this {
+    return this;
+  }
+  writeHead(): this {
+    return this;
+  }
+  end(): this {
+    this.headersSent = true;
+    this.answered++;
+    return this;
+  }
+}
+
+/**
+ * meshwarden's request listener (production rules, metrics and info logging to a discarding
+ * destination) against the floor's handler, in one process with no TLS and no sockets: the
+ * microseconds meshwarden adds to a review, apart from what the machine makes of them.
+ */
+export async function handlerCosts(
+  chosen: readonly Workload[],
+  quick: boolean,
+): Promise<HandlerRow[]> {
+  const logger = pino(
+    { level: 'info', formatters: { log: clipLogFields } },
+    pino.destination({ dest: '/dev/null', sync: false, minLength: 4096 }),
+  );
+  const lifecycle = new Lifecycle();
+  lifecycle.tlsLoaded = true;
+  const engine = new AdmissionEngine({ rules: defaultRules(), policy: new PolicyStore(), logger });
+  const meshwarden = createApp({ engine, metrics: createMetrics(), logger, lifecycle });
+  const floor = floorHandler();
+  const rows: HandlerRow[] = [];
+  const batch = quick ? 200 : 2000;
+  const batches = quick ? 4 : 30;
+  for (const w of chosen) {
+    const body = (await w.fresh?.()) ?? w.body;
+    const url = `/${w.endpoint}?timeout=10s`;
+    const copies = Array.from({ length: 16 }, () => Buffer.from(body));
+    const response = new DroppedResponse();
+    const call = (listener: RequestListener, raw: Buffer) => {
+      const req = new ArrivedRequest(url, raw.length);
+      listener(req as unknown as IncomingMessage, response as unknown as ServerResponse);
+      req.emit('data', raw);
+      req.emit('end');
+    };
+    const timeBatch = (listener: RequestListener) => {
+      const start = process.hrtime.bigint();
+      for (let i = 0; i < batch; i++) call(listener, copies[i & 15]!);
+      return Number(process.hrtime.bigint() - start) / 1e3 / batch;
+    };
+    for (let i = 0; i < 5; i++) {
+      timeBatch(meshwarden);
+      timeBatch(floor);
+    }
+    const m: number[] = [];
+    const f: number[] = [];
+    for (let i = 0; i < batches; i++) {
+      m.push(timeBatch(meshwarden));
+      f.push(timeBatch(floor));
+    }
+    if (response.answered !== 2 * batch * (batches + 5))
+      throw new Error(`${w.name}: a review was not answered synchronously`);
+    const floorUs = round(median(f), 1);
+    const meshwardenUs = round(median(m), 1);
+    rows.push({
+      workload: w.name,
+      floorUs,
+      meshwardenUs,
+      extraUs: round(meshwardenUs - floorUs, 1),
+    });
+  }
+  logger.flush();
+  return rows;
+}
