@@ -7,6 +7,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { generatedVirtualService } from '../helpers/virtual-services.js';
 import { admit, guardEngine, type Obj } from './guard-harness.js';
 
 const SUBSETS = ['v1', 'v2', 'v3'] as const;
@@ -42,22 +43,10 @@ const spec = fc.record({
 });
 
 function toObject(s: Spec): Obj {
-  return {
-    apiVersion: 'networking.istio.io/v1',
-    kind: 'VirtualService',
-    metadata: { name: 'reviews', namespace: 'shop' },
-    spec: {
-      hosts: s.hosts,
-      http: s.routes.map((r) => ({
-        ...(r.name ? { name: r.name } : {}),
-        ...(r.match ? { match: [r.match] } : {}),
-        route: r.dests.map(([subset, weight]) => ({
-          destination: { host: 'reviews', subset },
-          weight,
-        })),
-      })),
-    },
-  };
+  return generatedVirtualService({
+    hosts: s.hosts,
+    http: s.routes.map((r) => ({ name: r.name, match: r.match ? [r.match] : [], dests: r.dests })),
+  });
 }
 
 const fqdn = (h: string) => (h.includes('.') ? h : `${h}.shop.svc.cluster.local`);

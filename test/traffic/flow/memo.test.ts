@@ -6,12 +6,12 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { KubeObject } from '../../../src/k8s/objects.js';
 import { flowOf } from '../../../src/rules/traffic-edit.js';
 import { judgeTraffic } from '../../../src/traffic/flow/judge.js';
 import { FlowMemo } from '../../../src/traffic/flow/memo.js';
 import { objectProbes, pairProbes, probesFor } from '../../../src/traffic/flow/probes.js';
 import { stableAfter, stableBefore } from '../../../src/traffic/flow/stable.js';
+import { generatedVirtualService as toObject } from '../../helpers/virtual-services.js';
 
 const MATCHES = [
   { uri: { prefix: '/api' } },
@@ -37,28 +37,6 @@ const virtualService = fc.record({
   gateways: fc.subarray(['mesh', 'public'], { maxLength: 2 }),
   http: fc.array(route, { minLength: 1, maxLength: 3 }),
 });
-
-type Spec = typeof virtualService extends fc.Arbitrary<infer T> ? T : never;
-
-function toObject(s: Spec): KubeObject {
-  return {
-    apiVersion: 'networking.istio.io/v1',
-    kind: 'VirtualService',
-    metadata: { name: 'reviews', namespace: 'shop' },
-    spec: {
-      hosts: s.hosts,
-      ...(s.gateways.length > 0 ? { gateways: s.gateways } : {}),
-      http: s.http.map((r) => ({
-        ...(r.name ? { name: r.name } : {}),
-        ...(r.match.length > 0 ? { match: r.match } : {}),
-        route: r.dests.map(([subset, weight, port]) => ({
-          destination: { host: 'reviews', subset, ...(port ? { port: { number: 9080 } } : {}) },
-          weight,
-        })),
-      })),
-    },
-  };
-}
 
 /** A weights-only edit half of the time: the case where the memo shares the most. */
 const pair = virtualService.chain((before) =>
