@@ -52,26 +52,6 @@ export class Harness {
       await server.stop();
     }
   }
-
-  /** One fresh process of `target`: warm-up, then `seconds` measured with autocannon. */
-  async measureThroughput(target: Target, w: Workload): Promise<Measured> {
-    const body = (await w.fresh?.()) ?? w.body;
-    const { result, peakRssMb } = await this.withServer(target, async (server) => {
-      await check(server.port, { endpoint: w.endpoint, body });
-      const requests = [{ path: `/${w.endpoint}`, body }];
-      const connections = this.connections;
-      await throughput({ port: server.port, requests, connections, seconds: this.warmSeconds });
-      const cpuBefore = server.cpuMs();
-      const r = await throughput({
-        port: server.port,
-        requests,
-        connections,
-        seconds: this.seconds,
-      });
-      return { ...r, cpuUsPerRequest: round(((server.cpuMs() - cpuBefore) * 1000) / r.total, 1) };
-    });
-    return { ...result, peakRssMb: round(peakRssMb, 1) };
-  }
 }
 
 /** A server of a pair: meshwarden, or the floor with `busyMicros` of work added per review. */

@@ -32,7 +32,7 @@ export interface MainRow {
 /** Slices of bodies this large are longer, so that each holds enough requests for a p99. */
 const LARGE_BODY = 100_000;
 
-export function sliceSecondsFor(w: Workload, sliceSeconds: number): number {
+function sliceSecondsFor(w: Workload, sliceSeconds: number): number {
   return w.body.length >= LARGE_BODY ? 3 * sliceSeconds : sliceSeconds;
 }
 
@@ -69,12 +69,12 @@ export async function mainTable(
       p99Ratio: round(meshwarden.p99 / Math.max(baseline.p99, 1), 2),
       rssDiffMb: round(meshwarden.peakRssMb - baseline.peakRssMb, 1),
     }));
-    const median_ = [...runs].sort((a, b) => a.ratio - b.ratio)[Math.floor(runs.length / 2)]!;
+    const middle = [...runs].sort((a, b) => a.ratio - b.ratio)[Math.floor(runs.length / 2)]!;
     // Peak RSS is the peak of the whole run, as the last pair read it.
     const last = runs[runs.length - 1]!;
     const shown = {
-      baseline: { ...median_.baseline, peakRssMb: last.baseline.peakRssMb },
-      meshwarden: { ...median_.meshwarden, peakRssMb: last.meshwarden.peakRssMb },
+      baseline: { ...middle.baseline, peakRssMb: last.baseline.peakRssMb },
+      meshwarden: { ...middle.meshwarden, peakRssMb: last.meshwarden.peakRssMb },
     };
     const row: MainRow = {
       workload: w.name,
@@ -142,8 +142,11 @@ export async function calibration(
     );
     const row: CalibrationRow = {
       busyMicros,
-      throughputRatio: median(slices.map((p) => p.b.requestsPerSecond / p.a.requestsPerSecond)),
-      cpuRatio: median(slices.map((p) => p.a.cpuUsPerRequest / p.b.cpuUsPerRequest)),
+      throughputRatio: round(
+        median(slices.map((p) => p.b.requestsPerSecond / p.a.requestsPerSecond)),
+        3,
+      ),
+      cpuRatio: round(median(slices.map((p) => p.a.cpuUsPerRequest / p.b.cpuUsPerRequest)), 3),
       floorCpuUs: median(slices.map((p) => p.a.cpuUsPerRequest)),
       busyCpuUs: median(slices.map((p) => p.b.cpuUsPerRequest)),
     };
@@ -153,9 +156,5 @@ export async function calibration(
     );
   }
   log();
-  return rows.map((r) => ({
-    ...r,
-    throughputRatio: round(r.throughputRatio, 3),
-    cpuRatio: round(r.cpuRatio, 3),
-  }));
+  return rows;
 }
