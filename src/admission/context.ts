@@ -46,11 +46,14 @@ export function excludedBecause(ctx: RuleContext): string | undefined {
     : undefined;
 }
 
-/** A memo that lives as long as one review; its maps are made on first use. */
+/**
+ * A memo that lives as long as one review; its maps are made on first use. A plain map: it is
+ * dropped with the review, and a weak map's entries cost the garbage collector more.
+ */
 function reviewMemo(): RuleContext['memo'] {
-  let byObject: WeakMap<object, Map<string, unknown>> | undefined;
+  let byObject: Map<object, Map<string, unknown>> | undefined;
   return <T>(object: object, key: string, compute: () => T): T => {
-    byObject ??= new WeakMap();
+    byObject ??= new Map();
     let values = byObject.get(object);
     if (values === undefined) {
       values = new Map();

@@ -215,12 +215,14 @@ function ruleOutcome(
       kind === 'Service' && group === ''
         ? serviceHost(name, ns)
         : `${kind}${group === '' ? '' : `.${group}`} ${ns}/${name}`;
-    backends.push({
+    // Assigned, not spread in: conditional spreads cost more than the rest of the backend.
+    const backend: { -readonly [K in keyof RawBackend]: RawBackend[K] } = {
       base,
-      ...(typeof ref.port === 'number' ? { port: ref.port } : {}),
       weight: b.weight,
       name: b.name,
-    });
+    };
+    if (typeof ref.port === 'number') backend.port = ref.port;
+    backends.push(backend);
   });
   return { kind: 'backends', backends };
 }

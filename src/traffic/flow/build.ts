@@ -114,10 +114,10 @@ export function unreadable(error: LocatedError): Outcome {
   return { kind: 'unreadable', reason: `${error.path}: ${error.message}` };
 }
 
-/** Settles ports and shares: the finished traffic of one object. */
+/** Settles ports and shares: the finished traffic of one object. `routes` are settled in place. */
 export function finish(
   roots: readonly RootRef[],
-  routes: readonly PendingRoute[],
+  routes: PendingRoute[],
   precedence: Precedence,
   errors: readonly LocatedError[],
   protocols?: readonly string[],
@@ -149,20 +149,25 @@ export function finish(
     const base = many ? `${b.base}:${b.port}` : b.base;
     return b.subset === undefined ? base : `${base}#${b.subset}`;
   };
-  const done: FlowRoute[] = routes.map((r) => {
-    if (r.outcome.kind !== 'backends') return { ...r, outcome: r.outcome };
+  // The readers make their pending routes for this call: a spread copy of each cost more than
+  // settling it.
+  const done = routes as { -readonly [K in keyof PendingRoute]: PendingRoute[K] }[];
+  for (const r of done) {
+    if (r.outcome.kind !== 'backends') continue;
     const ids = r.outcome.backends.map((b) => {
       const id = idOf(b);
       if (!names.has(id)) names.set(id, b.name);
       return id;
     });
     const shares = sharesOf(r.outcome.backends, ids);
-    return { ...r, outcome: shares === undefined ? { kind: 'zero' } : { kind: 'shares', shares } };
-  });
-  for (const r of done) if (r.outcome.kind === 'opaque') names.set(r.outcome.id, r.outcome.reason);
+    r.outcome = shares === undefined ? { kind: 'zero' } : { kind: 'shares', shares };
+  }
+  const settled = done as FlowRoute[];
+  for (const r of settled)
+    if (r.outcome.kind === 'opaque') names.set(r.outcome.id, r.outcome.reason);
   return {
     roots: dedupeRoots(roots),
-    routes: done,
+    routes: settled,
     precedence,
     names,
     errors,
@@ -230,7 +235,8 @@ function exactShares(
   return shares;
 }
 
-function dedupeRoots(roots: readonly RootRef[]): RootRef[] {
+function dedupeRoots(roots: readonly RootRef[]): readonly RootRef[] {
+  if (roots.length < 2) return roots;
   const seen = new Map<string, RootRef>();
   for (const r of roots) if (!seen.has(r.key)) seen.set(r.key, r);
   return [...seen.values()];
