@@ -78,6 +78,8 @@ const STEPS: readonly { readonly step: string; test(f: CallFrame): boolean }[] =
     step: 'response encoding',
     test: (f) => f.functionName === 'sendJson' || srcOf(f) === 'admission/response',
   },
+  // Answers are written after a turn's reviews are judged (server/turn-batch), under no review.
+  { step: 'answer writing (HTTP, TLS, socket)', test: (f) => f.url === 'node:_http_outgoing' },
   {
     step: 'route reading',
     test: (f) => {
@@ -125,13 +127,6 @@ const STEPS: readonly { readonly step: string; test(f: CallFrame): boolean }[] =
     test: (f) => (srcOf(f) ?? '').startsWith('admission/'),
   },
   {
-    step: 'timers',
-    test: (f) =>
-      f.url === 'node:internal/timers' ||
-      f.url === 'node:timers' ||
-      ['setTimeout', 'clearTimeout'].includes(f.functionName),
-  },
-  {
     step: 'review handler (JSON.parse inlined)',
     test: (f) => (srcOf(f) ?? '').startsWith('server/'),
   },
@@ -146,6 +141,15 @@ const STEPS: readonly { readonly step: string; test(f: CallFrame): boolean }[] =
   {
     step: 'promises and ticks',
     test: (f) => f.url === 'node:internal/process/task_queues',
+  },
+  // Last: a turn's reviews run under setImmediate, so only what nothing above claims is the
+  // timers' own.
+  {
+    step: 'timers',
+    test: (f) =>
+      f.url === 'node:internal/timers' ||
+      f.url === 'node:timers' ||
+      ['setTimeout', 'clearTimeout'].includes(f.functionName),
   },
   { step: 'other native', test: (f) => f.functionName === '(program)' },
 ];

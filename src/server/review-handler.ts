@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Endpoint } from '../admission/types.js';
 import { AdmissionBudget } from './admission-budget.js';
+import { afterAnswers, judgeInTurn } from './turn-batch.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import { decoderFor, readBody } from './read-body.js';
 import { MAX_BODY_BYTES, refuse, type ReviewDependencies } from './review-http.js';
@@ -90,10 +91,11 @@ export function createReviewListener(
     }
     // Counted from the first byte, so a drain waits for bodies still arriving.
     lifecycle.requestStarted();
-    const finished = () => {
-      ticket.release();
-      lifecycle.requestFinished();
-    };
+    const finished = () =>
+      afterAnswers(() => {
+        ticket.release();
+        lifecycle.requestFinished();
+      });
     readBody(
       req,
       MAX_BODY_BYTES,
@@ -105,9 +107,11 @@ export function createReviewListener(
             lifecycle.answered();
             finished();
           };
-          const pending = respond(endpoint, body.raw, timeoutParam, res);
-          if (pending === undefined) done();
-          else void pending.finally(done);
+          judgeInTurn(() => {
+            const pending = respond(endpoint, body.raw, timeoutParam, res);
+            if (pending === undefined) done();
+            else void pending.finally(done);
+          }, body.raw?.length ?? 0);
           return;
         }
         if (body.kind === 'too-large') {

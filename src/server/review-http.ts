@@ -5,6 +5,7 @@ import type { Endpoint } from '../admission/types.js';
 import { failureStatus } from '../admission/response.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { AdmissionBudget } from './admission-budget.js';
+import { answerInTurn } from './turn-batch.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { WorkLimits } from './limits.js';
 import type { ScreenPool } from './screen-pool.js';
@@ -39,7 +40,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': Buffer.byteLength(text),
   });
-  res.end(text);
+  answerInTurn(res, text);
 }
 
 export type Refusal = 400 | 413 | 415 | 429 | 503;
