@@ -1,16 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { pino } from 'pino';
 import request from 'supertest';
 import { applyPatch, type Operation } from 'rfc6902';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { AdmissionEngine } from '../src/admission/engine.js';
-import { PolicyStore } from '../src/policy/store.js';
-import { defaultRules } from '../src/rules/index.js';
-import { createApp } from '../src/server/app.js';
-import { Lifecycle } from '../src/server/lifecycle.js';
-import { createMetrics } from '../src/observability/metrics.js';
 import { runCli } from './helpers/cli.js';
+import { defaultWebhookApp } from './helpers/app.js';
 import { contractProblems } from './helpers/contract.js';
 import { makeReview } from './helpers/reviews.js';
 
@@ -41,14 +35,7 @@ describe.each([
 });
 
 describe('examples through the HTTP webhook', () => {
-  const lifecycle = new Lifecycle();
-  lifecycle.tlsLoaded = true;
-  const app = createApp({
-    engine: new AdmissionEngine({ rules: defaultRules(), policy: new PolicyStore() }),
-    metrics: createMetrics({ defaultMetrics: false }),
-    logger: pino({ level: 'silent' }),
-    lifecycle,
-  });
+  const { app } = defaultWebhookApp();
   const load = (p: string) => parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
 
   it.each(WALK)(

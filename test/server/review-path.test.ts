@@ -1,32 +1,16 @@
 import { createServer, request as httpRequest, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
-import { pino } from 'pino';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { AdmissionEngine } from '../../src/admission/engine.js';
-import { createMetrics } from '../../src/observability/metrics.js';
-import { PolicyStore } from '../../src/policy/store.js';
-import { defaultRules } from '../../src/rules/index.js';
-import { createApp, MAX_BODY_BYTES } from '../../src/server/app.js';
-import { Lifecycle } from '../../src/server/lifecycle.js';
+import { MAX_BODY_BYTES } from '../../src/server/app.js';
 import { deployment, makeReview } from '../helpers/reviews.js';
+import { defaultWebhookApp } from '../helpers/app.js';
 
 // Every admission request takes one path (src/server/review-handler.ts): whatever its spelling or
 // encoding, it is answered there, and every refusal is a Kubernetes Status, never an allow.
 
-function setup() {
-  const lifecycle = new Lifecycle();
-  lifecycle.tlsLoaded = true;
-  const metrics = createMetrics({ defaultMetrics: false });
-  const app = createApp({
-    engine: new AdmissionEngine({ rules: defaultRules(), policy: new PolicyStore() }),
-    metrics,
-    logger: pino({ level: 'silent' }),
-    lifecycle,
-  });
-  return { app, lifecycle, metrics };
-}
+const setup = defaultWebhookApp;
 
 const reviewText = () =>
   JSON.stringify(makeReview({ object: deployment('web', { app: 'web', version: 'v1' }) }));

@@ -1,14 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { AdmissionEngine } from '../../src/admission/engine.js';
-import { createMetrics } from '../../src/observability/metrics.js';
-import { PolicyStore } from '../../src/policy/store.js';
-import { defaultRules } from '../../src/rules/index.js';
-import { createApp } from '../../src/server/app.js';
-import { Lifecycle } from '../../src/server/lifecycle.js';
 import {
   afterAnswers,
   answerInTurn,
@@ -17,6 +10,7 @@ import {
   LARGE_REVIEW_BYTES,
 } from '../../src/server/turn-batch.js';
 import { deployment, makeReview } from '../helpers/reviews.js';
+import { defaultWebhookApp } from '../helpers/app.js';
 
 // The reviews of one turn of the event loop are judged back to back, then answered together
 // (src/server/turn-batch.ts); nothing waits for a slow review it would not have waited for.
@@ -119,14 +113,7 @@ class ArrivedRequest extends EventEmitter {
 
 describe('a review in flight', () => {
   it('counts until its answer is written, so a drain waits for it', async () => {
-    const lifecycle = new Lifecycle();
-    lifecycle.tlsLoaded = true;
-    const app = createApp({
-      engine: new AdmissionEngine({ rules: defaultRules(), policy: new PolicyStore() }),
-      metrics: createMetrics({ defaultMetrics: false }),
-      logger: pino({ level: 'silent' }),
-      lifecycle,
-    });
+    const { app, lifecycle } = defaultWebhookApp();
     const body = Buffer.from(
       JSON.stringify(makeReview({ object: deployment('web', { app: 'web', version: 'v1' }) })),
     );
