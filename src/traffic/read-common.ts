@@ -38,19 +38,22 @@ export const DEFAULT_NAMESPACE = 'default';
 export function sourceOf(object: KubeObject, options: ReaderOptions = {}): SplitSource {
   const apiVersion = typeof object.apiVersion === 'string' ? object.apiVersion : '';
   const meta = object.metadata;
-  const namespace =
-    typeof meta?.namespace === 'string' && meta.namespace !== ''
-      ? meta.namespace
-      : (options.namespace ?? DEFAULT_NAMESPACE);
-  return {
+  const { group, version } = splitApiVersion(apiVersion);
+  // Built whole, optional fields assigned: spreads were most of reading a small route's time.
+  const source: { -readonly [K in keyof SplitSource]: SplitSource[K] } = {
     apiVersion,
-    ...splitApiVersion(apiVersion),
+    group,
+    version,
     kind: typeof object.kind === 'string' ? object.kind : '',
-    namespace,
+    namespace:
+      typeof meta?.namespace === 'string' && meta.namespace !== ''
+        ? meta.namespace
+        : (options.namespace ?? DEFAULT_NAMESPACE),
     name: typeof meta?.name === 'string' ? meta.name : '',
-    ...(typeof meta?.uid === 'string' ? { uid: meta.uid } : {}),
-    ...(typeof meta?.resourceVersion === 'string' ? { resourceVersion: meta.resourceVersion } : {}),
   };
+  if (typeof meta?.uid === 'string') source.uid = meta.uid;
+  if (typeof meta?.resourceVersion === 'string') source.resourceVersion = meta.resourceVersion;
+  return source;
 }
 
 /** One weighted route as a reader found it, before it becomes a split. */

@@ -139,7 +139,7 @@ export function appMeshFlow(
       const backends: RawBackend[] = [];
       (asArray(asRecord(body.action)?.weightedTargets) ?? []).forEach((t, j) => {
         const target = asRecord(t) ?? {};
-        const b = read.get(`${path}.${type}.action.weightedTargets[${j}]`);
+        const b = read.get(`${path}.${type}.action.weightedTargets[${j}]`, j);
         if (!b) return;
         const ref = asRecord(target.virtualNodeRef);
         const base =

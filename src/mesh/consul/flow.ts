@@ -31,7 +31,7 @@ export function consulFlow(
     const backends: RawBackend[] = [];
     list.forEach((item, i) => {
       const s = asRecord(item) ?? {};
-      const b = read.get(`spec.splits[${i}]`);
+      const b = read.get(`spec.splits[${i}]`, i);
       if (!b) return;
       const text = (k: string) => (typeof s[k] === 'string' && s[k] !== '' ? s[k] : undefined);
       const subset = text('serviceSubset');

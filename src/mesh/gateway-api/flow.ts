@@ -205,7 +205,7 @@ function ruleOutcome(
   const backends: RawBackend[] = [];
   refs.forEach((item, j) => {
     const ref = asRecord(item) ?? {};
-    const b = read.get(`${path}.backendRefs[${j}]`);
+    const b = read.get(`${path}.backendRefs[${j}]`, j);
     if (!b) return;
     const group = typeof ref.group === 'string' ? (ref.group === 'core' ? '' : ref.group) : '';
     const kind = str(ref.kind) ?? 'Service';

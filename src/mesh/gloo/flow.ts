@@ -181,13 +181,13 @@ function glooOutcome(
   const backends: RawBackend[] = [];
   if (action.single !== undefined) {
     const at = `${path}.routeAction.single`;
-    const b = read.get(at);
+    const b = read.get(at, 0);
     const d = destination(action.single, namespace);
     if (b && d) backends.push({ ...d, weight: b.weight, name: b.name });
   } else {
     (asArray(asRecord(action.multi)?.destinations) ?? []).forEach((item, j) => {
       const at = `${path}.routeAction.multi.destinations[${j}]`;
-      const b = read.get(at);
+      const b = read.get(at, j);
       const d = destination(asRecord(item)?.destination, namespace);
       if (b && d) backends.push({ ...d, weight: b.weight, name: b.name });
     });

@@ -177,11 +177,12 @@ function istioOutcome(
   }
   const read = splitAt(splits, path);
   const list = asArray(route.route) ?? [];
+  // The reader reads every destination of a route, in order, or none (read.ts).
   if (!read || read.size !== list.length)
     return { kind: 'unreadable', reason: `${path}.route could not be read` };
   const backends: RawBackend[] = [];
   for (let j = 0; j < list.length; j++) {
-    const b = read.get(`${path}.route[${j}]`);
+    const b = read.backends[j];
     if (!b) continue;
     const dest = asRecord(asRecord(list[j])?.destination) ?? {};
     const port = asRecord(dest.port)?.number;

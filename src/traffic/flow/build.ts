@@ -90,13 +90,30 @@ export function subsetOf(id: string): { base: string; subset: string | undefined
     : { base: id.slice(0, at), subset: id.slice(at + 1) };
 }
 
-/** The backends a weighted-route reader read at this route path, keyed by their own path. */
-export function splitAt(
-  splits: readonly WeightedSplit[],
-  path: string,
-): ReadonlyMap<string, SplitBackend> | undefined {
+/**
+ * The backends a weighted-route reader read at one route path, found by their own path. Readers
+ * list a route's backends in written order, so the j-th entry is tried first: building a map of
+ * each route's backends (and hashing every path) was much of a flow reader's time.
+ */
+export class SplitReading {
+  constructor(readonly backends: readonly SplitBackend[]) {}
+
+  get size(): number {
+    return this.backends.length;
+  }
+
+  /** The backend read at `path`; `hint` is its place in the list as written. */
+  get(path: string, hint: number): SplitBackend | undefined {
+    const guess = this.backends[hint];
+    if (guess !== undefined && guess.path === path) return guess;
+    return this.backends.find((b) => b.path === path);
+  }
+}
+
+/** What a weighted-route reader read at this route path; undefined when it read nothing there. */
+export function splitAt(splits: readonly WeightedSplit[], path: string): SplitReading | undefined {
   const split = splits.find((s) => s.path === path);
-  return split ? new Map(split.backends.map((b) => [b.path, b])) : undefined;
+  return split ? new SplitReading(split.backends) : undefined;
 }
 
 /** The first reader error inside `path`, if any. */
