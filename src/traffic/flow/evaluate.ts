@@ -126,28 +126,28 @@ function compareRank(a: readonly number[], b: readonly number[]): number {
 function entries(
   object: FlowObject,
   root: RootRef,
-  probe: Probe,
+  protocol: string,
   memo: FlowMemo | undefined,
 ): readonly Entry[] {
-  if (memo === undefined) return listEntries(object, root, probe);
+  if (memo === undefined) return listEntries(object, root, protocol);
   // A root object belongs to one flow object, so it keys that object's lists.
   let lists = memo.entries.get(root);
   if (lists === undefined) {
     lists = new Map();
     memo.entries.set(root, lists);
   }
-  let list = lists.get(probe.protocol);
+  let list = lists.get(protocol);
   if (list === undefined) {
-    list = listEntries(object, root, probe);
-    lists.set(probe.protocol, list);
+    list = listEntries(object, root, protocol);
+    lists.set(protocol, list);
   }
   return list;
 }
 
-function listEntries(object: FlowObject, root: RootRef, probe: Probe): Entry[] {
+function listEntries(object: FlowObject, root: RootRef, protocol: string): Entry[] {
   const out: Entry[] = [];
   object.routes.forEach((route, order) => {
-    if (route.protocol !== probe.protocol) return;
+    if (route.protocol !== protocol) return;
     if (route.roots !== undefined && !route.roots.includes(root.key)) return;
     route.alternatives.forEach((alt, i) =>
       out.push({ route, alt, rank: route.ranks?.[i] ?? [], order }),
@@ -166,7 +166,7 @@ export function serve(
   resolve: (atom: string) => boolean,
   memo?: FlowMemo,
 ): FlowRoute | undefined {
-  const list = entries(object, root, probe, memo);
+  const list = entries(object, root, probe.protocol, memo);
   // A route whose place is not exactly known may come first: one more unknown.
   for (const e of list) {
     if (
@@ -192,7 +192,7 @@ function walk(object: FlowObject, root: RootRef, probe: Probe, memo: FlowMemo | 
   if (hit !== undefined) return hit;
   let atoms: Set<string> | undefined;
   let served: FlowRoute | undefined;
-  for (const e of entries(object, root, probe, memo)) {
+  for (const e of entries(object, root, probe.protocol, memo)) {
     if (e.route.ambiguous) (atoms ??= new Set()).add(`${probe.key}~prefer:${e.route.key}`);
     let holds = true;
     for (const c of e.alt) {
@@ -214,6 +214,74 @@ function walk(object: FlowObject, root: RootRef, probe: Probe, memo: FlowMemo | 
 
 const NO_ATOMS: readonly string[] = [];
 const NOTHING_SERVED: Walk = { atoms: NO_ATOMS, served: undefined };
+
+/**
+ * Whether every untargeted request of `root` in `protocol` takes one route, whatever its path,
+ * method or port: each route before that one needs an opt-in header, query parameter or cookie
+ * (or another gateway), and that one matches everything. No condition may be an unknown for such
+ * a request (opaque conditions, regular-expression paths) and no route's place be ambiguous.
+ * Then every untargeted probe of the protocol gets the same reading, and the judge asks only the
+ * first (see `judge.ts`). The common case: a canary header route above a weighted catch-all.
+ */
+export function servesUniformly(
+  object: FlowObject,
+  root: RootRef,
+  protocol: string,
+  memo: FlowMemo,
+): boolean {
+  let byProtocol = memo.uniform.get(root);
+  if (byProtocol === undefined) memo.uniform.set(root, (byProtocol = new Map<string, boolean>()));
+  let known = byProtocol.get(protocol);
+  if (known === undefined) {
+    known = uniformList(entries(object, root, protocol, memo), root);
+    byProtocol.set(protocol, known);
+  }
+  return known;
+}
+
+function uniformList(list: readonly Entry[], root: RootRef): boolean {
+  let served = false;
+  for (const e of list) {
+    if (e.route.ambiguous) return false;
+    let never = false;
+    let always = true;
+    for (const c of e.alt) {
+      const reading = untargetedReading(c, root);
+      if (reading === 'unknown') return false;
+      if (reading === 'never') never = true;
+      else if (reading === 'depends') always = false;
+    }
+    // Routes after the one that serves are still walked (for their unknowns), so all are checked.
+    if (served || never) continue;
+    if (!always) return false;
+    served = true;
+  }
+  return true;
+}
+
+/** What a condition is for every request that carries no header, query parameter or cookie. */
+function untargetedReading(
+  c: Condition,
+  root: RootRef,
+): 'always' | 'never' | 'depends' | 'unknown' {
+  switch (c.kind) {
+    case 'opaque':
+      return 'unknown';
+    case 'path':
+      if (c.op === 'regex') return 'unknown';
+      return c.op === 'segment' && c.value === '/' ? 'always' : 'depends';
+    case 'method':
+      return c.values.length === 0 || c.values.includes('*') ? 'always' : 'depends';
+    case 'port':
+      return 'depends';
+    case 'gateway':
+      return c.values.includes(root.gateway ?? 'mesh') ? 'always' : 'never';
+    case 'header':
+    case 'query':
+    case 'cookie':
+      return c.negated ? 'always' : 'never';
+  }
+}
 
 /** What serves one probe in the old and the new object, under one reading of the unknowns. */
 export interface Scenario {
@@ -276,7 +344,7 @@ export function scenarios(
     if (!o || !r) return [undefined];
     const found: (FlowRoute | undefined)[] = [];
     let definite = false;
-    for (const e of entries(o, r, probe, memo)) {
+    for (const e of entries(o, r, probe.protocol, memo)) {
       const values = e.alt.map((c) => evaluateCondition(c, probe, r, memo));
       if (values.some((v) => v === false)) continue;
       found.push(e.route);

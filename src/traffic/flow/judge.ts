@@ -13,7 +13,7 @@ import {
   type Rational,
 } from '../rational.js';
 import { scenarios } from './evaluate.js';
-import { objectProbes, pairProbes } from './probes.js';
+import { objectProbes, pairProbes, uniformProbes } from './probes.js';
 import type { CommonBackends, FlowMemo } from './memo.js';
 import type { FlowObject, FlowRoute, Probe, RootRef } from './model.js';
 import { containingRoot } from './roots.js';
@@ -69,7 +69,11 @@ function findCommonBackends(
   let majorityOpen = true;
   let allOpen = true;
   let served = false;
-  for (const probe of objectProbes(object, memo)) {
+  const probes =
+    memo === undefined
+      ? objectProbes(object, memo)
+      : (uniformProbes([object], [[object, root]], memo) ?? objectProbes(object, memo));
+  for (const probe of probes) {
     if (probe.targeted) continue;
     for (const s of scenarios(undefined, undefined, object, root, probe, memo)) {
       if (!s.after) continue;
@@ -165,15 +169,25 @@ export function judgeTraffic(
   stable: ReadonlyMap<string, string>,
   memo?: FlowMemo,
 ): Judgement {
-  const probes = pairProbes(before, after, memo);
+  const previousRoots = after.roots.map((root) =>
+    before ? containingRoot(before.roots, root) : undefined,
+  );
+  const sides: [FlowObject, RootRef][] = after.roots.map((root) => [after, root]);
+  previousRoots.forEach((previous) => {
+    if (before && previous) sides.push([before, previous]);
+  });
+  const probes =
+    memo === undefined
+      ? pairProbes(before, after, memo)
+      : (uniformProbes([before, after], sides, memo) ?? pairProbes(before, after, memo));
   let changed = before === undefined;
   let movedAny = false;
   if (before) {
     const contained = new Set(after.roots.map((r) => containingRoot(before.roots, r)?.key));
     if (before.roots.some((r) => !contained.has(r.key))) changed = true;
   }
-  const roots: RootVerdict[] = after.roots.map((root) => {
-    const previous = before ? containingRoot(before.roots, root) : undefined;
+  const roots: RootVerdict[] = after.roots.map((root, i) => {
+    const previous = previousRoots[i];
     if (before && !previous) changed = true;
     const stableId = before
       ? previous

@@ -2,8 +2,9 @@
  * The requests the judge sends through old and new objects: one per class of traffic either
  * object tells apart (paths, methods, ports, per protocol), and one per targeted match.
  */
-import type { FlowMemo, ProbeParts } from './memo.js';
-import type { Condition, FlowObject, Probe } from './model.js';
+import { servesUniformly } from './evaluate.js';
+import type { FlowMemo, LeanParts, ProbeParts } from './memo.js';
+import type { Condition, FlowObject, Probe, RootRef } from './model.js';
 
 /** A path no route names: the requests every other path stands for. */
 const OTHER_PATH = '/.meshwarden-unmatched';
@@ -130,40 +131,169 @@ function sameOrder<T>(
 }
 
 function buildProbes(parts: ProbeParts): Probe[] {
-  const methodList = [...parts.methods];
-  const other =
-    ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'].find((m) => !parts.methods.has(m)) ?? 'MESHWARDEN';
-  methodList.push(other);
+  const methodList = [...parts.methods, otherMethod(parts.methods)];
   const out: Probe[] = [];
-  const noValues = new Map<string, string>();
   for (const protocol of [...parts.protocols].sort()) {
-    const layered = protocol === 'http' || protocol === 'http2' || protocol === 'grpc';
+    const layered = isLayered(protocol);
     const pathList: (string | { regex: string })[] = layered
       ? [...parts.paths, ...[...parts.regexes].map((regex) => ({ regex }))]
       : ['/'];
     for (const port of parts.ports)
       for (const path of pathList)
-        for (const method of layered ? methodList : ['']) {
-          const text = typeof path === 'string' ? path : `~${path.regex}`;
+        for (const method of layered ? methodList : [''])
           out.push(
-            withPort(
-              {
-                key: `${protocol}|${port ?? '*'}|${method}|${text}`,
-                path,
-                method,
-                protocol,
-                values: noValues,
-                targeted: false,
-                label: describeProbe(path, layered && parts.methods.size > 0 ? method : '', port),
-              },
-              port,
-            ),
+            untargetedProbe(protocol, port, path, method, layered && parts.methods.size > 0),
           );
-        }
   }
   // Targeted probes only show whether opt-in traffic changed.
   for (const probe of parts.targeted.values()) out.push(probe);
   return out;
+}
+
+/** A method no route names: the requests every other method stands for. */
+function otherMethod(methods: ReadonlySet<string>): string {
+  return ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'].find((m) => !methods.has(m)) ?? 'MESHWARDEN';
+}
+
+function isLayered(protocol: string): boolean {
+  return protocol === 'http' || protocol === 'http2' || protocol === 'grpc';
+}
+
+const NO_VALUES: ReadonlyMap<string, string> = new Map();
+
+function untargetedProbe(
+  protocol: string,
+  port: number | undefined,
+  path: string | { regex: string },
+  method: string,
+  /** Some route names a method, so messages name it too. */
+  namesMethod: boolean,
+): Probe {
+  const text = typeof path === 'string' ? path : `~${path.regex}`;
+  return withPort(
+    {
+      key: `${protocol}|${port ?? '*'}|${method}|${text}`,
+      path,
+      method,
+      protocol,
+      values: NO_VALUES,
+      targeted: false,
+      label: describeProbe(path, namesMethod ? method : '', port),
+    },
+    port,
+  );
+}
+
+/**
+ * The probes of `objects` when each of `sides` (an object and one of its roots) sends all its
+ * untargeted requests of a protocol to one route (`servesUniformly`): the first untargeted probe
+ * of each protocol, exactly as the whole list has it, then every targeted probe. The rest of the
+ * whole list would get the same readings as that first one, and the judgement keeps the first of
+ * equal movements, so it comes out the same, without building or walking them. Undefined: some
+ * side does not, or a regular-expression path calls for probes of its own.
+ */
+export function uniformProbes(
+  objects: readonly (FlowObject | undefined)[],
+  sides: readonly (readonly [FlowObject, RootRef])[],
+  memo: FlowMemo,
+): readonly Probe[] | undefined {
+  let parts: LeanParts | undefined;
+  for (const o of objects) {
+    if (!o) continue;
+    const own = leanPartsOf(o, memo);
+    if (own.regex) return undefined;
+    parts = parts ? mergeLean(parts, own) : own;
+  }
+  if (!parts) return [];
+  const protocols = [...parts.protocols].sort();
+  for (const protocol of protocols)
+    for (const [object, root] of sides)
+      if (!servesUniformly(object, root, protocol, memo)) return undefined;
+  const first = parts.methods.values().next();
+  const method = first.done === true ? otherMethod(parts.methods) : first.value;
+  const out: Probe[] = protocols.map((protocol) =>
+    isLayered(protocol)
+      ? firstProbe(protocol, method, parts.methods.size > 0)
+      : firstProbe(protocol, '', false),
+  );
+  for (const probe of parts.targeted.values()) out.push(probe);
+  return out;
+}
+
+/**
+ * The first untargeted probe of a protocol, kept across reviews: probes never change, and these
+ * depend on the protocol and method only. Bounded, since both come from requests.
+ */
+function firstProbe(protocol: string, method: string, namesMethod: boolean): Probe {
+  const cache = namesMethod ? NAMED_FIRST : FIRST;
+  let byMethod = cache.get(protocol);
+  if (byMethod === undefined) {
+    if (firstProbes >= MAX_FIRST_PROBES) {
+      FIRST.clear();
+      NAMED_FIRST.clear();
+      firstProbes = 0;
+    }
+    cache.set(protocol, (byMethod = new Map<string, Probe>()));
+  }
+  let probe = byMethod.get(method);
+  if (probe === undefined) {
+    probe = untargetedProbe(protocol, undefined, '/', method, namesMethod);
+    byMethod.set(method, probe);
+    firstProbes += 1;
+  }
+  return probe;
+}
+
+const FIRST = new Map<string, Map<string, Probe>>();
+const NAMED_FIRST = new Map<string, Map<string, Probe>>();
+const MAX_FIRST_PROBES = 1024;
+let firstProbes = 0;
+
+function leanPartsOf(object: FlowObject, memo: FlowMemo): LeanParts {
+  const known = memo.lean.get(object);
+  if (known !== undefined) return known;
+  const protocols = new Set<string>();
+  const methods = new Set<string>();
+  const targeted = new Map<string, Probe>();
+  let regex = false;
+  for (const r of object.routes) {
+    protocols.add(r.protocol);
+    for (const alt of r.alternatives) {
+      let optIn = false;
+      for (const c of alt) {
+        if (c.kind === 'path') regex ||= c.op === 'regex';
+        else if (c.kind === 'method') {
+          for (const m of c.values) if (m !== '*') methods.add(m);
+        } else optIn ||= optsIn(c);
+      }
+      if (optIn) {
+        const probe = targetedProbe(r.protocol, alt);
+        if (!targeted.has(probe.key)) targeted.set(probe.key, probe);
+      }
+    }
+  }
+  for (const p of object.protocols ?? []) protocols.add(p);
+  const parts = { protocols, methods, targeted, regex };
+  memo.lean.set(object, parts);
+  return parts;
+}
+
+function mergeLean(a: LeanParts, b: LeanParts): LeanParts {
+  if (sameLean(a, b)) return a;
+  return {
+    protocols: new Set([...a.protocols, ...b.protocols]),
+    methods: new Set([...a.methods, ...b.methods]),
+    targeted: mergeTargeted(a.targeted, b.targeted),
+    regex: a.regex || b.regex,
+  };
+}
+
+function sameLean(a: LeanParts, b: LeanParts): boolean {
+  return (
+    sameOrder(a.protocols, b.protocols) &&
+    sameOrder(a.methods, b.methods) &&
+    sameOrder(a.targeted.keys(), b.targeted.keys(), a.targeted.size, b.targeted.size)
+  );
 }
 
 function targetedProbe(protocol: string, alt: readonly Condition[]): Probe {

@@ -2,7 +2,9 @@
  * The flow memo is only a cache: with it (probe lists shared between the objects of a review,
  * each root's walks kept per probe) the stable backends and the judgement must be exactly what
  * they are without it, field by field and in the same order, for any pair of VirtualServices.
- * The matches include the kinds that make unknowns (regex and sourceLabels), methods and ports.
+ * The matches include the kinds that make unknowns (regex and sourceLabels), methods and ports,
+ * and those that keep every untargeted request on one route (a canary header route, a gateway
+ * condition, `withoutHeaders`), where the memo asks only the first probe of each protocol.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -22,6 +24,11 @@ const MATCHES = [
   { headers: { 'x-canary': { exact: '1' } } },
   { headers: { cookie: { regex: '.*user=qa.*' } } },
   { sourceLabels: { app: 'web' } },
+  { headers: { 'x-canary': { exact: '1' } }, uri: { prefix: '/api' }, method: { exact: 'PUT' } },
+  { withoutHeaders: { 'x-canary': { exact: '1' } } },
+  { gateways: ['mesh'] },
+  { gateways: ['public'] },
+  { queryParams: { tester: { regex: 'qa-.*' } }, port: 9080 },
 ];
 
 const route = fc.record({
@@ -55,7 +62,40 @@ const pair = virtualService.chain((before) =>
   ),
 );
 
+/** A Flagger-style canary: a header route above the weighted catch-all, weights-only edit. */
+const canary = (weight: number): Parameters<typeof toObject>[0] => ({
+  hosts: ['reviews'],
+  gateways: [],
+  http: [
+    { name: 'a', match: [{ headers: { 'x-canary': { exact: '1' } } }], dests: [['v2', 100]] },
+    {
+      name: 'b',
+      match: [],
+      dests: [
+        ['v1', 100 - weight],
+        ['v2', weight],
+      ],
+    },
+  ],
+});
+
 describe('the flow memo', () => {
+  it('asks one untargeted probe per protocol when every request of a root takes one route', () => {
+    const before = flowOf(toObject(canary(10)), 'shop')!;
+    const after = flowOf(toObject(canary(20)), 'shop')!;
+    const memo = new FlowMemo();
+    const stable = stableBefore(before, undefined, memo);
+    const judgement = judgeTraffic(before, after, stable, memo);
+    expect(judgement).toEqual(judgeTraffic(before, after, stable));
+    expect(judgement.roots[0]!.rises.map((r) => r.backend)).toEqual([
+      'reviews.shop.svc.cluster.local#v2',
+    ]);
+    // The whole list has '/', the unmatched path and the targeted probe; the memo walks two.
+    expect(probesFor([before, after])).toHaveLength(3);
+    const walked = [...memo.walks.get(after.roots[0]!)!.keys()];
+    expect(walked).toEqual(['http|*|GET|/', expect.stringContaining('http|targeted|')]);
+  });
+
   it('changes nothing: stable backends, probes and the judgement are what they are without it', () => {
     fc.assert(
       fc.property(pair, ([a, b]) => {
