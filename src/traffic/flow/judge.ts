@@ -183,7 +183,7 @@ export function judgeTraffic(
   let changed = before === undefined;
   let movedAny = false;
   if (before) {
-    const contained = new Set(after.roots.map((r) => containingRoot(before.roots, r)?.key));
+    const contained = new Set(previousRoots.map((r) => r?.key));
     if (before.roots.some((r) => !contained.has(r.key))) changed = true;
   }
   const roots: RootVerdict[] = after.roots.map((root, i) => {

@@ -25,8 +25,8 @@ export class FlowMemo {
   readonly walks = new Map<RootRef, Map<string, Walk>>();
   /** Per route: the backends it gives a strict majority and all of its traffic. */
   readonly routeCommon = new Map<FlowRoute, CommonBackends>();
-  /** Each object's lean probe parts (see `uniformProbes`). */
-  readonly lean = new Map<FlowObject, LeanParts>();
+  /** Each object's probe parts, for its probes and `uniformProbes`. */
+  readonly parts = new Map<FlowObject, ProbeParts>();
   /** Per root and protocol: whether its untargeted requests all take one route (`evaluate.ts`). */
   readonly uniform = new Map<RootRef, Map<string, boolean>>();
 }
@@ -53,13 +53,4 @@ export interface ProbeParts {
   readonly ports: ReadonlySet<number | undefined>;
   /** One probe per targeted match, by key (once, however many routes or objects repeat it). */
   readonly targeted: ReadonlyMap<string, Probe>;
-}
-
-/** What the first untargeted probe of each protocol and the targeted probes are built from. */
-export interface LeanParts {
-  readonly protocols: ReadonlySet<string>;
-  readonly methods: ReadonlySet<string>;
-  readonly targeted: ReadonlyMap<string, Probe>;
-  /** A path is matched by a regular expression: such paths get probes of their own. */
-  readonly regex: boolean;
 }

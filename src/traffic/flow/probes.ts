@@ -3,7 +3,7 @@
  * object tells apart (paths, methods, ports, per protocol), and one per targeted match.
  */
 import { servesUniformly } from './evaluate.js';
-import type { FlowMemo, LeanParts, ProbeParts } from './memo.js';
+import type { FlowMemo, ProbeParts } from './memo.js';
 import type { Condition, FlowObject, Probe, RootRef } from './model.js';
 
 /** A path no route names: the requests every other path stands for. */
@@ -25,7 +25,7 @@ export function objectProbes(object: FlowObject, memo: FlowMemo | undefined): re
   if (memo === undefined) return buildProbes(partsOf(object));
   const known = memo.probes.get(object);
   if (known !== undefined) return known.probes;
-  const parts = partsOf(object);
+  const parts = partsFor(object, memo);
   const probes = sharedList(parts, memo) ?? buildProbes(parts);
   memo.probes.set(object, { parts, probes });
   return probes;
@@ -50,6 +50,13 @@ export function pairProbes(
 function sharedList(parts: ProbeParts, memo: FlowMemo): readonly Probe[] | undefined {
   for (const known of memo.probes.values()) if (sameParts(known.parts, parts)) return known.probes;
   return undefined;
+}
+
+/** An object's probe parts, once per review: its probes and `uniformProbes` both need them. */
+function partsFor(object: FlowObject, memo: FlowMemo): ProbeParts {
+  let parts = memo.parts.get(object);
+  if (parts === undefined) memo.parts.set(object, (parts = partsOf(object)));
+  return parts;
 }
 
 function partsOf(object: FlowObject): ProbeParts {
@@ -190,19 +197,20 @@ function untargetedProbe(
  * of each protocol, exactly as the whole list has it, then every targeted probe. The rest of the
  * whole list would get the same readings as that first one, and the judgement keeps the first of
  * equal movements, so it comes out the same, without building or walking them. Undefined: some
- * side does not, or a regular-expression path calls for probes of its own.
+ * side does not, or a regular-expression path calls for probes of its own (which make unknowns of
+ * the other path conditions).
  */
 export function uniformProbes(
   objects: readonly (FlowObject | undefined)[],
   sides: readonly (readonly [FlowObject, RootRef])[],
   memo: FlowMemo,
 ): readonly Probe[] | undefined {
-  let parts: LeanParts | undefined;
+  let parts: ProbeParts | undefined;
   for (const o of objects) {
     if (!o) continue;
-    const own = leanPartsOf(o, memo);
-    if (own.regex) return undefined;
-    parts = parts ? mergeLean(parts, own) : own;
+    const own = partsFor(o, memo);
+    if (own.regexes.size > 0) return undefined;
+    parts = parts === undefined || sameParts(parts, own) ? (parts ?? own) : mergeParts(parts, own);
   }
   if (!parts) return [];
   const protocols = [...parts.protocols].sort();
@@ -213,87 +221,11 @@ export function uniformProbes(
   const method = first.done === true ? otherMethod(parts.methods) : first.value;
   const out: Probe[] = protocols.map((protocol) =>
     isLayered(protocol)
-      ? firstProbe(protocol, method, parts.methods.size > 0)
-      : firstProbe(protocol, '', false),
+      ? untargetedProbe(protocol, undefined, '/', method, parts.methods.size > 0)
+      : untargetedProbe(protocol, undefined, '/', '', false),
   );
   for (const probe of parts.targeted.values()) out.push(probe);
   return out;
-}
-
-/**
- * The first untargeted probe of a protocol, kept across reviews: probes never change, and these
- * depend on the protocol and method only. Bounded, since both come from requests.
- */
-function firstProbe(protocol: string, method: string, namesMethod: boolean): Probe {
-  const cache = namesMethod ? NAMED_FIRST : FIRST;
-  let byMethod = cache.get(protocol);
-  if (byMethod === undefined) {
-    if (firstProbes >= MAX_FIRST_PROBES) {
-      FIRST.clear();
-      NAMED_FIRST.clear();
-      firstProbes = 0;
-    }
-    cache.set(protocol, (byMethod = new Map<string, Probe>()));
-  }
-  let probe = byMethod.get(method);
-  if (probe === undefined) {
-    probe = untargetedProbe(protocol, undefined, '/', method, namesMethod);
-    byMethod.set(method, probe);
-    firstProbes += 1;
-  }
-  return probe;
-}
-
-const FIRST = new Map<string, Map<string, Probe>>();
-const NAMED_FIRST = new Map<string, Map<string, Probe>>();
-const MAX_FIRST_PROBES = 1024;
-let firstProbes = 0;
-
-function leanPartsOf(object: FlowObject, memo: FlowMemo): LeanParts {
-  const known = memo.lean.get(object);
-  if (known !== undefined) return known;
-  const protocols = new Set<string>();
-  const methods = new Set<string>();
-  const targeted = new Map<string, Probe>();
-  let regex = false;
-  for (const r of object.routes) {
-    protocols.add(r.protocol);
-    for (const alt of r.alternatives) {
-      let optIn = false;
-      for (const c of alt) {
-        if (c.kind === 'path') regex ||= c.op === 'regex';
-        else if (c.kind === 'method') {
-          for (const m of c.values) if (m !== '*') methods.add(m);
-        } else optIn ||= optsIn(c);
-      }
-      if (optIn) {
-        const probe = targetedProbe(r.protocol, alt);
-        if (!targeted.has(probe.key)) targeted.set(probe.key, probe);
-      }
-    }
-  }
-  for (const p of object.protocols ?? []) protocols.add(p);
-  const parts = { protocols, methods, targeted, regex };
-  memo.lean.set(object, parts);
-  return parts;
-}
-
-function mergeLean(a: LeanParts, b: LeanParts): LeanParts {
-  if (sameLean(a, b)) return a;
-  return {
-    protocols: new Set([...a.protocols, ...b.protocols]),
-    methods: new Set([...a.methods, ...b.methods]),
-    targeted: mergeTargeted(a.targeted, b.targeted),
-    regex: a.regex || b.regex,
-  };
-}
-
-function sameLean(a: LeanParts, b: LeanParts): boolean {
-  return (
-    sameOrder(a.protocols, b.protocols) &&
-    sameOrder(a.methods, b.methods) &&
-    sameOrder(a.targeted.keys(), b.targeted.keys(), a.targeted.size, b.targeted.size)
-  );
 }
 
 function targetedProbe(protocol: string, alt: readonly Condition[]): Probe {
