@@ -84,7 +84,12 @@ export async function startHttpsServer(
     });
   }
   const clock = options.clock ?? (() => new Date());
-  const refuse = (problem: string, source: string, reason: string): void => {
+  // The files' stamp is taken before they are read, so a pair still being written can be read
+  // whole and then seen again as changed: one pair is counted and logged once per reason.
+  let lastRefused = '';
+  const refuse = (problem: string, source: string, reason: string, fingerprint: string): void => {
+    if (lastRefused === `${fingerprint} ${reason}`) return;
+    lastRefused = `${fingerprint} ${reason}`;
     metrics.certificateRefusals.inc({ reason });
     const message = `serving certificate from ${source} refused: ${problem}; the pair in use stays`;
     logger.error({ source, problem }, message);
@@ -98,7 +103,7 @@ export async function startHttpsServer(
   if (!pair.ephemeral) {
     const problem = problemOf(pair, options.caBundle);
     if (problem !== undefined) {
-      refuse(problem, certFile ?? 'files', reasonOf(problem));
+      refuse(problem, certFile ?? 'files', reasonOf(problem), pair.fingerprint);
       pair = { ...(await ephemeralKeyPair()), ephemeral: true };
     }
   }
@@ -186,7 +191,7 @@ export async function startHttpsServer(
     if (next.fingerprint === pair.fingerprint && lifecycle.tlsLoaded) return false;
     const problem = problemOf(next, options.caBundle);
     if (problem !== undefined) {
-      refuse(problem, certFile, reasonOf(problem));
+      refuse(problem, certFile, reasonOf(problem), next.fingerprint);
       return false;
     }
     return install(next, 'files');
@@ -197,7 +202,7 @@ export async function startHttpsServer(
     if (next.fingerprint === pair.fingerprint && lifecycle.tlsLoaded) return false;
     const problem = problemOf(next, caBundle ?? options.caBundle);
     if (problem !== undefined) {
-      refuse(problem, 'the TLS Secret', reasonOf(problem));
+      refuse(problem, 'the TLS Secret', reasonOf(problem), next.fingerprint);
       throw new Error(problem);
     }
     return install(next, 'memory');

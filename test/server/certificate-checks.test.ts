@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type PeerCertificate } from 'node:tls';
@@ -109,6 +109,12 @@ describe('certificates checked before use', () => {
     for (let i = 0; i < 100 && (await refusals(t, 'wrong-ca')) < 2; i++) await sleep(100);
     expect(await refusals(t, 'wrong-ca')).toBe(2);
     expect(t.webhook.lifecycle.ready).toBe(true);
+    // Files seen as changed again (a later mtime, the same pair) are not a second refusal.
+    const later = new Date(Date.now() + 5_000);
+    await utimes(t.paths.cert, later, later);
+    await utimes(t.paths.key, later, later);
+    await t.webhook.https.reloadCertificates();
+    expect(await refusals(t, 'wrong-ca')).toBe(2);
   });
 
   it('refuses a pushed pair (self-managed mode) that does not chain to the Secret bundle', async () => {
