@@ -22,6 +22,7 @@ import { clipLogFields } from '../observability/log-fields.js';
 import { AdmissionBudget } from '../server/admission-budget.js';
 import { DEFAULT_LIMITS, DEFAULT_SHUTDOWN_SECONDS, type ServerLimits } from '../server/limits.js';
 import { ScreenPool } from '../server/screen-pool.js';
+import { bufferedDestination } from '../observability/log-destination.js';
 import { chooseLogFormat, prettyDestination } from '../observability/log-format.js';
 import { meshStatement, policyStatement } from './startup-log.js';
 
@@ -144,10 +145,7 @@ export async function startWebhook(options: ServeOptions): Promise<RunningWebhoo
             process.stdout.isTTY === true && process.env.NO_COLOR === undefined,
           ),
         )
-      : pino(
-          logOptions,
-          pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 1000 }),
-        ));
+      : pino(logOptions, bufferedDestination(1)));
   const metrics = createMetrics();
   const policyFile = options.policyFile;
   const inCluster = options.inCluster === true;
