@@ -27,13 +27,19 @@ function gatewayName(g: string, namespace: string): string {
   return g === 'mesh' || g.includes('/') ? g : `${namespace}/${g}`;
 }
 
-function valueConditions(kind: 'header' | 'query', raw: unknown, negated: boolean): Condition[] {
-  return Object.entries(asRecord(raw) ?? {}).map(([name, m]) => ({
-    kind,
-    name,
-    negated,
-    ...stringMatch(m),
-  }));
+/** Pushes one condition per entry of a header or query map, each built whole (no spreads). */
+function pushValueConditions(
+  out: Condition[],
+  kind: 'header' | 'query',
+  raw: unknown,
+  negated: boolean,
+): void {
+  const map = asRecord(raw);
+  if (!map) return;
+  for (const name of Object.keys(map)) {
+    const { op, value } = stringMatch(map[name]);
+    out.push({ kind, name, negated, op, value });
+  }
 }
 
 function httpMatch(raw: unknown, namespace: string): Condition[] {
@@ -43,12 +49,11 @@ function httpMatch(raw: unknown, namespace: string): Condition[] {
   if (uri) {
     const { op, value } = stringMatch(uri);
     if (op === 'exact' || op === 'prefix' || op === 'regex')
-      out.push({
-        kind: 'path',
-        op,
-        value,
-        ...(m.ignoreUriCase === true ? { ignoreCase: true } : {}),
-      });
+      out.push(
+        m.ignoreUriCase === true
+          ? { kind: 'path', op, value, ignoreCase: true }
+          : { kind: 'path', op, value },
+      );
     else out.push({ kind: 'opaque', key: `uri:${JSON.stringify(uri)}`, text: 'uri' });
   }
   const method = asRecord(m.method);
@@ -60,34 +65,40 @@ function httpMatch(raw: unknown, namespace: string): Condition[] {
         : { kind: 'opaque', key: `method:${JSON.stringify(method)}`, text: 'method' },
     );
   }
-  out.push(
-    ...valueConditions('header', m.headers, false),
-    ...valueConditions('header', m.withoutHeaders, true),
-  );
-  out.push(...valueConditions('query', m.queryParams, false));
-  out.push(...common(m, namespace));
-  for (const key of ['authority', 'scheme'])
+  pushValueConditions(out, 'header', m.headers, false);
+  pushValueConditions(out, 'header', m.withoutHeaders, true);
+  pushValueConditions(out, 'query', m.queryParams, false);
+  pushCommon(out, m, namespace);
+  for (const key of OTHER_HTTP_KEYS)
     if (m[key] !== undefined)
       out.push({ kind: 'opaque', key: `${key}:${JSON.stringify(m[key])}`, text: key });
   return out;
 }
 
+/** Match fields meshwarden cannot evaluate: each is an unknown of its own. */
+const OTHER_HTTP_KEYS = ['authority', 'scheme'] as const;
+const SOURCE_KEYS = [
+  'sourceLabels',
+  'sourceNamespace',
+  'destinationSubnets',
+  'sniHosts',
+  'sourceSubnet',
+] as const;
+
 /** Conditions every Istio match kind shares: port, gateways, and the source of the request. */
-function common(m: Record<string, unknown>, namespace: string): Condition[] {
-  const out: Condition[] = [];
+function pushCommon(out: Condition[], m: Record<string, unknown>, namespace: string): void {
   if (typeof m.port === 'number') out.push({ kind: 'port', port: m.port });
   const gateways = asArray(m.gateways)?.filter((g): g is string => typeof g === 'string');
   if (gateways && gateways.length > 0)
     out.push({ kind: 'gateway', values: gateways.map((g) => gatewayName(g, namespace)) });
-  for (const key of [
-    'sourceLabels',
-    'sourceNamespace',
-    'destinationSubnets',
-    'sniHosts',
-    'sourceSubnet',
-  ])
+  for (const key of SOURCE_KEYS)
     if (m[key] !== undefined)
       out.push({ kind: 'opaque', key: `${key}:${JSON.stringify(m[key])}`, text: key });
+}
+
+function common(m: Record<string, unknown>, namespace: string): Condition[] {
+  const out: Condition[] = [];
+  pushCommon(out, m, namespace);
   return out;
 }
 

@@ -211,17 +211,31 @@ function sharesOf(
   }
   if (!safe || !Number.isSafeInteger(total)) return exactShares(backends, ids);
   if (total === 0) return undefined;
+  const shares = new Map<string, Rational>();
+  const share = (id: string, w: number) => {
+    const g = w === 0 ? total : gcdOf(w, total);
+    shares.set(id, { num: bigIntOf(w / g), den: bigIntOf(total / g) });
+  };
+  // Each id once (the common case): its own weight is its share, no sums to gather first.
+  if (distinct(ids)) {
+    backends.forEach((b, i) => share(ids[i]!, Number(b.weight)));
+    return shares;
+  }
   const sums = new Map<string, number>();
   backends.forEach((b, i) => {
     const id = ids[i]!;
     sums.set(id, (sums.get(id) ?? 0) + Number(b.weight));
   });
-  const shares = new Map<string, Rational>();
-  for (const [id, w] of sums) {
-    const g = w === 0 ? total : gcdOf(w, total);
-    shares.set(id, { num: bigIntOf(w / g), den: bigIntOf(total / g) });
-  }
+  for (const [id, w] of sums) share(id, w);
   return shares;
+}
+
+/** No id twice; checked pair by pair for short lists, as most routes have two or three. */
+function distinct(ids: readonly string[]): boolean {
+  if (ids.length > 8) return new Set(ids).size === ids.length;
+  for (let i = 1; i < ids.length; i++)
+    for (let j = 0; j < i; j++) if (ids[i] === ids[j]) return false;
+  return true;
 }
 
 function gcdOf(a: number, b: number): number {
