@@ -126,8 +126,9 @@ export class StartupError extends Error {
 }
 
 export async function startWebhook(options: ServeOptions): Promise<RunningWebhook> {
-  // One write per log line cost 10-20 µs per review. Lines are gathered into 4 KB writes made
-  // off the event loop, and written at least every second; pino flushes synchronously on exit.
+  // One write per log line cost 10-20 µs per review. Lines are gathered into 16 KB writes made
+  // off the event loop, and written at least every second; pino flushes synchronously on exit
+  // (log-destination.ts).
   // On a terminal the lines are written pretty and at once instead (LOG_FORMAT overrides).
   // Fields come from requests: bounded, so one review cannot write megabytes of log.
   const logOptions = {
