@@ -123,6 +123,11 @@ describe('certificates checked before use', () => {
     expect(() => t.webhook.https.useKeyPair(other.cert, other.key, t.bundle.caCert)).toThrow(
       /not signed/,
     );
+    // Pushed again (the controller's next resync): refused again, counted and logged once.
+    expect(() => t.webhook.https.useKeyPair(other.cert, other.key, t.bundle.caCert)).toThrow(
+      /not signed/,
+    );
+    expect(await refusals(t, 'wrong-ca')).toBe(1);
     const good = await generateCertificates({ ca: ca(t.bundle) });
     expect(t.webhook.https.useKeyPair(good.cert, good.key, t.bundle.caCert)).toBe(true);
   });
