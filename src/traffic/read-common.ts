@@ -1,4 +1,5 @@
 import { splitApiVersion } from '../util/api-version.js';
+import { hasRepeat } from '../util/lists.js';
 import type { KindRef, KubeObject } from '../k8s/objects.js';
 import type { FlowObject } from './flow/model.js';
 import type { LocatedError, SplitBackend, SplitSource, WeightedSplit } from './model.js';
@@ -112,17 +113,11 @@ export function routeLabel(index: number, name: string | undefined, qualifier = 
  * identity appended, so messages never mix two backends up.
  */
 export function distinctNames<T extends { name: string; id: string }>(backends: T[]): T[] {
-  // Names rarely repeat: a short split is checked pair by pair and kept as it is.
-  if (backends.length <= 8 && !repeatsName(backends)) return backends;
+  // Names rarely repeat: then the list is kept as it is.
+  if (!hasRepeat(backends, (b) => b.name)) return backends;
   const counts = new Map<string, number>();
   for (const b of backends) counts.set(b.name, (counts.get(b.name) ?? 0) + 1);
   return backends.map((b) =>
     (counts.get(b.name) ?? 0) > 1 ? { ...b, name: `${b.name} [${b.id}]` } : b,
   );
-}
-
-function repeatsName(backends: readonly { name: string }[]): boolean {
-  for (let i = 1; i < backends.length; i++)
-    for (let j = 0; j < i; j++) if (backends[i]!.name === backends[j]!.name) return true;
-  return false;
 }

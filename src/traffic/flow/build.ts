@@ -7,6 +7,7 @@ import type { LocatedError, SplitBackend, WeightedSplit } from '../model.js';
 import { bigIntOf } from '../numbers.js';
 import { rational, type Rational } from '../rational.js';
 import { DEFAULT_CLUSTER_DOMAIN } from '../service-name.js';
+import { hasRepeat } from '../../util/lists.js';
 import type { Condition, FlowObject, FlowRoute, Outcome, Precedence, RootRef } from './model.js';
 
 /** A backend as a flow reader found it, before ports are settled. */
@@ -217,7 +218,7 @@ function sharesOf(
     shares.set(id, { num: bigIntOf(w / g), den: bigIntOf(total / g) });
   };
   // Each id once (the common case): its own weight is its share, no sums to gather first.
-  if (distinct(ids)) {
+  if (!hasRepeat(ids, (id) => id)) {
     backends.forEach((b, i) => share(ids[i]!, Number(b.weight)));
     return shares;
   }
@@ -228,14 +229,6 @@ function sharesOf(
   });
   for (const [id, w] of sums) share(id, w);
   return shares;
-}
-
-/** No id twice; checked pair by pair for short lists, as most routes have two or three. */
-function distinct(ids: readonly string[]): boolean {
-  if (ids.length > 8) return new Set(ids).size === ids.length;
-  for (let i = 1; i < ids.length; i++)
-    for (let j = 0; j < i; j++) if (ids[i] === ids[j]) return false;
-  return true;
 }
 
 function gcdOf(a: number, b: number): number {

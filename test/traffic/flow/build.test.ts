@@ -7,28 +7,14 @@ import { describe, expect, it } from 'vitest';
 import { flowOf } from '../../../src/rules/traffic-edit.js';
 import { rational } from '../../../src/traffic/rational.js';
 import { distinctNames } from '../../../src/traffic/read-common.js';
-
-function virtualService(route: readonly [string, number][]) {
-  return {
-    apiVersion: 'networking.istio.io/v1',
-    kind: 'VirtualService',
-    metadata: { name: 'reviews', namespace: 'shop' },
-    spec: {
-      hosts: ['reviews'],
-      http: [
-        {
-          route: route.map(([subset, weight]) => ({
-            destination: { host: 'reviews', subset },
-            weight,
-          })),
-        },
-      ],
-    },
-  };
-}
+import { generatedVirtualService } from '../../helpers/virtual-services.js';
 
 function sharesOf(route: readonly [string, number][]) {
-  const flow = flowOf(virtualService(route), 'shop');
+  const object = generatedVirtualService({
+    hosts: ['reviews'],
+    http: [{ name: undefined, match: [], dests: route }],
+  });
+  const flow = flowOf(object, 'shop');
   const outcome = flow?.routes[0]?.outcome;
   if (outcome?.kind !== 'shares') throw new Error(`no shares: ${JSON.stringify(outcome)}`);
   return [...outcome.shares];
