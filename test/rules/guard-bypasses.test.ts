@@ -503,6 +503,32 @@ describe('an old object the reader cannot read', () => {
 });
 
 describe('the same backend written another way is not a new backend', () => {
+  it('a canary written twice in one route is judged on its summed share', async () => {
+    // 25 + 25 is the 50-point jump the policy refuses, however it is spelled.
+    await refused(
+      vs([istioRoute(v1only)]),
+      vs([
+        istioRoute([
+          ['v1', 50],
+          ['v2', 25],
+          ['v2', 25],
+        ]),
+      ]),
+      /would rise from 0% to 50% \(\+50 points\)/,
+    );
+    const stepped = await admit(
+      guardEngine(),
+      vs([
+        istioRoute([
+          ['v1', 80],
+          ['v2', 10],
+          ['v2', 10],
+        ]),
+      ]),
+      vs([istioRoute(v1only)]),
+    );
+    expect(stepped.allowed, stepped.message).toBe(true);
+  });
   it('reviews, reviews.shop.svc.cluster.local and an added port', async () => {
     const short = vs([
       istioRoute([
