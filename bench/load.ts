@@ -1,6 +1,7 @@
 import autocannon from 'autocannon';
 import { KeepAliveClient } from './client.js';
 import { summarize, type LatencySummary } from './stats.js';
+import { readHostStealMs } from './processes.js';
 
 export interface ThroughputResult {
   readonly requestsPerSecond: number;
@@ -74,6 +75,8 @@ export interface PacedResult extends LatencySummary {
   /** Times a request was due while every connection was busy (it then waited for one). */
   readonly queued: number;
   readonly failures: number;
+  /** Host CPU time stolen by the hypervisor during the run, in ms (a p99 outlier's usual cause). */
+  readonly stealMs: number;
 }
 
 /**
@@ -100,6 +103,7 @@ export async function paced(options: {
   let queued = 0;
   let failures = 0;
   let backlog = 0;
+  const stealBefore = readHostStealMs();
   const start = process.hrtime.bigint();
   await new Promise<void>((resolve) => {
     const send = (client: KeepAliveClient) => {
@@ -148,6 +152,7 @@ export async function paced(options: {
     achievedRate: total / seconds,
     queued,
     failures,
+    stealMs: readHostStealMs() - stealBefore,
   };
 }
 

@@ -69,6 +69,20 @@ export function readCpuMs(pid: number): number {
   }
 }
 
+/**
+ * CPU time the hypervisor gave to other guests while this machine's processes were ready to run
+ * (the `steal` column of /proc/stat, all CPUs), in milliseconds; NaN where it cannot be read.
+ */
+export function readHostStealMs(): number {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+    const fields = line.trim().split(/\s+/);
+    return (Number(fields[8]) * 1000) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** Linux reports CPU time in clock ticks of 1/100 s on every common architecture. */
 const CLOCK_TICKS = 100;
 

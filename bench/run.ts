@@ -125,7 +125,7 @@ async function pacedTable(): Promise<PacedRow[]> {
     `## Paced: ${rate} req/s for ${pacedSeconds} s over 8 keep-alive connections (own client, hrtime), ${rounds} alternating rounds`,
   );
   log(
-    `${pad('workload', 24)}${pad('target', 12)}${lpad('p50 ms', 9)}${lpad('p99 ms', 9)}${lpad('max ms', 9)}${lpad('req/s', 8)}${lpad('queued', 8)}`,
+    `${pad('workload', 24)}${pad('target', 12)}${lpad('p50 ms', 9)}${lpad('p99 ms', 9)}${lpad('max ms', 9)}${lpad('req/s', 8)}${lpad('queued', 8)}${lpad('steal ms', 10)}`,
   );
   const out: PacedRow[] = [];
   for (const w of workloads().filter(
@@ -161,7 +161,7 @@ async function pacedTable(): Promise<PacedRow[]> {
         ['meshwarden', meshwarden],
       ] as const)
         log(
-          `${pad(target === 'floor' ? `${w.name} #${i + 1}` : '', 24)}${pad(target, 12)}${lpad(fmt(r.p50, 3), 9)}${lpad(fmt(r.p99, 3), 9)}${lpad(fmt(r.max, 2), 9)}${lpad(fmt(r.achievedRate, 0), 8)}${lpad(String(r.queued), 8)}${r.failures > 0 ? `  (${r.failures} failed)` : ''}`,
+          `${pad(target === 'floor' ? `${w.name} #${i + 1}` : '', 24)}${pad(target, 12)}${lpad(fmt(r.p50, 3), 9)}${lpad(fmt(r.p99, 3), 9)}${lpad(fmt(r.max, 2), 9)}${lpad(fmt(r.achievedRate, 0), 8)}${lpad(String(r.queued), 8)}${lpad(fmt(r.stealMs, 0), 10)}${r.failures > 0 ? `  (${r.failures} failed)` : ''}`,
         );
     }
     const row = pacedRow(w.name, list);
