@@ -78,7 +78,8 @@ export interface FoundRoute {
  */
 export class RouteSplits {
   readonly splits: WeightedSplit[] = [];
-  readonly #seen = new Map<string, number>();
+  /** Made at the first named route: positional keys need none. */
+  #seen: Map<string, number> | undefined;
 
   constructor(readonly source: SplitSource) {}
 
@@ -96,8 +97,9 @@ export class RouteSplits {
 
   #key(list: string, index: number, name: string | undefined): string {
     if (name === undefined || name === '') return `${list}[${index}]`;
-    const count = (this.#seen.get(name) ?? 0) + 1;
-    this.#seen.set(name, count);
+    const seen = (this.#seen ??= new Map<string, number>());
+    const count = (seen.get(name) ?? 0) + 1;
+    seen.set(name, count);
     return count === 1 ? name : `${name}#${count}`;
   }
 }

@@ -140,28 +140,11 @@ export function finish(
   errors: readonly LocatedError[],
   protocols?: readonly string[],
 ): FlowObject {
-  // Hosts (with subset) written with two or more different ports in the object: base, then
-  // subset ('' for none), to the first port seen or NaN once a second differs.
-  const ports = new Map<string, Map<string, number>>();
-  let manyPorts = false;
-  for (const r of routes) {
-    if (r.outcome.kind !== 'backends') continue;
-    for (const b of r.outcome.backends) {
-      if (b.port === undefined) continue;
-      let bySubset = ports.get(b.base);
-      if (bySubset === undefined) ports.set(b.base, (bySubset = new Map<string, number>()));
-      const first = bySubset.get(b.subset ?? '');
-      if (first === undefined) bySubset.set(b.subset ?? '', b.port);
-      else if (first !== b.port) {
-        bySubset.set(b.subset ?? '', NaN);
-        manyPorts = true;
-      }
-    }
-  }
+  const ports = portConflicts(routes);
   const names = new Map<string, string>();
   const idOf = (b: RawBackend): string => {
     const many =
-      manyPorts &&
+      ports !== undefined &&
       b.port !== undefined &&
       Number.isNaN(ports.get(b.base)?.get(b.subset ?? '') ?? 0);
     const base = many ? `${b.base}:${b.port}` : b.base;
@@ -191,6 +174,49 @@ export function finish(
     errors,
     ...(protocols ? { protocols } : {}),
   };
+}
+
+/**
+ * Hosts (with subset) written with two or more different ports in the object: base, then subset
+ * ('' for none), to the first port seen or NaN once a second differs. Undefined when no host has
+ * two ports (nearly always): the backends are compared pair by pair first, which builds nothing.
+ */
+function portConflicts(
+  routes: readonly PendingRoute[],
+): Map<string, Map<string, number>> | undefined {
+  if (!anyPortConflict(routes)) return undefined;
+  const ports = new Map<string, Map<string, number>>();
+  for (const r of routes) {
+    if (r.outcome.kind !== 'backends') continue;
+    for (const b of r.outcome.backends) {
+      if (b.port === undefined) continue;
+      let bySubset = ports.get(b.base);
+      if (bySubset === undefined) ports.set(b.base, (bySubset = new Map<string, number>()));
+      const first = bySubset.get(b.subset ?? '');
+      if (first === undefined) bySubset.set(b.subset ?? '', b.port);
+      else if (first !== b.port) bySubset.set(b.subset ?? '', NaN);
+    }
+  }
+  return ports;
+}
+
+/** Past this many backends with a port, the conflict check is left to the maps. */
+const PAIRWISE_PORTS = 16;
+
+function anyPortConflict(routes: readonly PendingRoute[]): boolean {
+  const seen: RawBackend[] = [];
+  for (const r of routes) {
+    if (r.outcome.kind !== 'backends') continue;
+    for (const b of r.outcome.backends) {
+      if (b.port === undefined) continue;
+      if (seen.length === PAIRWISE_PORTS) return true;
+      for (const s of seen)
+        if (s.base === b.base && (s.subset ?? '') === (b.subset ?? '') && s.port !== b.port)
+          return true;
+      seen.push(b);
+    }
+  }
+  return false;
 }
 
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);

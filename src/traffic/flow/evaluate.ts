@@ -5,7 +5,7 @@
  * same value in the old and the new object, and every assignment of them is tried, so the judge
  * can take the reading least favourable to an edit without losing what stayed the same.
  */
-import type { FlowMemo, RouteEntry as Entry, Walk } from './memo.js';
+import type { FlowMemo, RouteEntry as Entry, RouteList, Walk } from './memo.js';
 import type { Condition, FlowObject, FlowRoute, Probe, RootRef } from './model.js';
 
 /** More unknowns than this for one probe: old and new are read separately (still least favourable). */
@@ -129,17 +129,25 @@ function entries(
   protocol: string,
   memo: FlowMemo | undefined,
 ): readonly Entry[] {
-  if (memo === undefined) return listEntries(object, root, protocol);
+  return memo === undefined
+    ? listEntries(object, root, protocol)
+    : routeList(object, root, protocol, memo).entries;
+}
+
+/** A root's entries for a protocol, once per review; most roots have one protocol. */
+function routeList(object: FlowObject, root: RootRef, protocol: string, memo: FlowMemo): RouteList {
   // A root object belongs to one flow object, so it keys that object's lists.
-  let lists = memo.entries.get(root);
+  const lists = memo.entries.get(root);
   if (lists === undefined) {
-    lists = new Map();
-    memo.entries.set(root, lists);
+    const list: RouteList = { entries: listEntries(object, root, protocol) };
+    memo.entries.set(root, { protocol, list });
+    return list;
   }
-  let list = lists.get(protocol);
+  if (lists.protocol === protocol) return lists.list;
+  let list = lists.others?.get(protocol);
   if (list === undefined) {
-    list = listEntries(object, root, protocol);
-    lists.set(protocol, list);
+    list = { entries: listEntries(object, root, protocol) };
+    (lists.others ??= new Map()).set(protocol, list);
   }
   return list;
 }
@@ -229,14 +237,8 @@ export function servesUniformly(
   protocol: string,
   memo: FlowMemo,
 ): boolean {
-  let byProtocol = memo.uniform.get(root);
-  if (byProtocol === undefined) memo.uniform.set(root, (byProtocol = new Map<string, boolean>()));
-  let known = byProtocol.get(protocol);
-  if (known === undefined) {
-    known = uniformList(entries(object, root, protocol, memo), root);
-    byProtocol.set(protocol, known);
-  }
-  return known;
+  const list = routeList(object, root, protocol, memo);
+  return (list.uniform ??= uniformList(list.entries, root));
 }
 
 function uniformList(list: readonly Entry[], root: RootRef): boolean {

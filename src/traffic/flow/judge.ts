@@ -22,6 +22,8 @@ import { subsetOf } from './build.js';
 const ONE = rational(1n, 1n);
 const NOTHING: ReadonlyMap<string, Rational> = new Map();
 const NO_NARROWING: ReadonlyMap<string, string> = new Map();
+const NO_MOVEMENTS: readonly Movement[] = [];
+const NO_NARROWINGS: readonly Narrowing[] = [];
 
 /** The shares a route gives; a route that fails, cannot be read or serves nothing gives none. */
 export function sharesOf(route: FlowRoute | undefined): ReadonlyMap<string, Rational> {
@@ -194,9 +196,10 @@ export function judgeTraffic(
         ? stable.get(previous.key)
         : undefined
       : commonBackend(after, root, 'majority', memo);
-    const rises = new Map<string, Movement>();
-    const peaks = new Map<string, Movement>();
-    const narrowed = new Map<string, Narrowing>();
+    // Made on the first rise or narrowing: most roots of most edits have neither.
+    let rises: Map<string, Movement> | undefined;
+    let peaks: Map<string, Movement> | undefined;
+    let narrowed: Map<string, Narrowing> | undefined;
     let moved = false;
     let targetedMoved = false;
     let allStable = true;
@@ -224,7 +227,7 @@ export function judgeTraffic(
         for (const [b, share] of n) {
           const was = counted.get(b) ?? b;
           if (was !== b && s.after)
-            narrowed.set(`${was}>${b}`, { from: was, to: b, route: s.after });
+            (narrowed ??= new Map()).set(`${was}>${b}`, { from: was, to: b, route: s.after });
           if (b === stableId || was === stableId) continue;
           const old = o.get(was) ?? ZERO;
           if (compare(share, old) <= 0) continue;
@@ -237,10 +240,11 @@ export function judgeTraffic(
             newRoute: s.after,
             uncertain: s.uncertain,
           };
-          const r = rises.get(b);
-          if (!r || compareRises(share, old, r.after, r.before) > 0) rises.set(b, m);
-          const p = peaks.get(b);
-          if (!p || compare(share, p.after) > 0) peaks.set(b, m);
+          const r = rises?.get(b);
+          if (!r || compareRises(share, old, r.after, r.before) > 0)
+            (rises ??= new Map()).set(b, m);
+          const p = peaks?.get(b);
+          if (!p || compare(share, p.after) > 0) (peaks ??= new Map()).set(b, m);
         }
       }
     }
@@ -253,9 +257,9 @@ export function judgeTraffic(
       // Only an old root's traffic can return: a CREATE or a new root has none to return.
       rollback: previous !== undefined && moved && allStable && stableId !== undefined,
       targetedMoved,
-      rises: [...rises.values()],
-      peaks: [...peaks.values()],
-      narrowed: [...narrowed.values()],
+      rises: rises ? [...rises.values()] : NO_MOVEMENTS,
+      peaks: peaks ? [...peaks.values()] : NO_MOVEMENTS,
+      narrowed: narrowed ? [...narrowed.values()] : NO_NARROWINGS,
     };
   });
   const oldZero = new Set(

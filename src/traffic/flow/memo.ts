@@ -15,20 +15,55 @@ export interface RouteEntry {
  * collector more than they saved. Flow objects and their conditions never change once built.
  */
 export class FlowMemo {
+  // Each map is made on first use: a review asks only some of these questions, and an empty map
+  // costs about 200 bytes.
+  #entries?: Map<RootRef, RootLists>;
+  #probes?: Map<FlowObject, { parts: ProbeParts; probes: readonly Probe[] }>;
+  #common?: Map<RootRef, CommonBackends>;
+  #canon?: Map<Condition, string>;
+  #walks?: Map<RootRef, Map<string, Walk>>;
+  #routeCommon?: Map<FlowRoute, CommonBackends>;
+  #parts?: Map<FlowObject, ProbeParts>;
+
   /** Keyed by the root object and then protocol: no key string is built per look-up. */
-  readonly entries = new Map<RootRef, Map<string, readonly RouteEntry[]>>();
+  get entries(): Map<RootRef, RootLists> {
+    return (this.#entries ??= new Map());
+  }
   /** Each object's probe parts and probes (see `objectProbes`). */
-  readonly probes = new Map<FlowObject, { parts: ProbeParts; probes: readonly Probe[] }>();
-  readonly common = new Map<RootRef, CommonBackends>();
-  readonly canon = new Map<Condition, string>();
+  get probes(): Map<FlowObject, { parts: ProbeParts; probes: readonly Probe[] }> {
+    return (this.#probes ??= new Map());
+  }
+  get common(): Map<RootRef, CommonBackends> {
+    return (this.#common ??= new Map());
+  }
+  get canon(): Map<Condition, string> {
+    return (this.#canon ??= new Map());
+  }
   /** Per root and probe key: what one walk of the root's routes found (see `walk`). */
-  readonly walks = new Map<RootRef, Map<string, Walk>>();
+  get walks(): Map<RootRef, Map<string, Walk>> {
+    return (this.#walks ??= new Map());
+  }
   /** Per route: the backends it gives a strict majority and all of its traffic. */
-  readonly routeCommon = new Map<FlowRoute, CommonBackends>();
+  get routeCommon(): Map<FlowRoute, CommonBackends> {
+    return (this.#routeCommon ??= new Map());
+  }
   /** Each object's probe parts, for its probes and `uniformProbes`. */
-  readonly parts = new Map<FlowObject, ProbeParts>();
-  /** Per root and protocol: whether its untargeted requests all take one route (`evaluate.ts`). */
-  readonly uniform = new Map<RootRef, Map<string, boolean>>();
+  get parts(): Map<FlowObject, ProbeParts> {
+    return (this.#parts ??= new Map());
+  }
+}
+
+/** A root's route entries for one protocol, and whether its untargeted requests all take one route. */
+export interface RouteList {
+  readonly entries: readonly RouteEntry[];
+  uniform?: boolean;
+}
+
+/** A root's lists: the first protocol asked in place, any other in a map (most roots have one). */
+export interface RootLists {
+  readonly protocol: string;
+  readonly list: RouteList;
+  others?: Map<string, RouteList>;
 }
 
 export interface Walk {

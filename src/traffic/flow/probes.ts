@@ -59,50 +59,95 @@ function partsFor(object: FlowObject, memo: FlowMemo): ProbeParts {
   return parts;
 }
 
+/**
+ * Parts no route of an object adds to, shared: most objects name no path, method or port, and
+ * each set an object built for itself cost about 200 bytes (route updates allocated tens of KB
+ * per review). Read-only; `partsOf` copies one before it adds.
+ */
+const BASE_PATHS: ReadonlySet<string> = new Set(['/', OTHER_PATH]);
+const NO_STRINGS: ReadonlySet<string> = new Set();
+const ANY_PORT: ReadonlySet<number | undefined> = new Set([undefined]);
+const NO_TARGETED: ReadonlyMap<string, Probe> = new Map();
+/** One set per protocol family, for objects of one protocol (the families are a few fixed names). */
+const ONE_PROTOCOL = new Map<string, ReadonlySet<string>>();
+const MAX_ONE_PROTOCOL = 64;
+
+function oneProtocol(protocol: string): ReadonlySet<string> {
+  let set = ONE_PROTOCOL.get(protocol);
+  if (set === undefined) {
+    set = new Set([protocol]);
+    if (ONE_PROTOCOL.size < MAX_ONE_PROTOCOL) ONE_PROTOCOL.set(protocol, set);
+  }
+  return set;
+}
+
 function partsOf(object: FlowObject): ProbeParts {
-  const protocols = new Set<string>();
-  const paths = new Set<string>(['/', OTHER_PATH]);
-  const regexes = new Set<string>();
-  const methods = new Set<string>();
-  const ports = new Set<number | undefined>([undefined]);
-  const targeted = new Map<string, Probe>();
+  // Each set stays the shared one until something is added that it lacks.
+  let firstProtocol: string | undefined;
+  let protocols: Set<string> | undefined;
+  let paths: Set<string> | undefined;
+  let regexes: Set<string> | undefined;
+  let methods: Set<string> | undefined;
+  let ports: Set<number | undefined> | undefined;
+  let targeted: Map<string, Probe> | undefined;
+  const addProtocol = (p: string) => {
+    if (protocols !== undefined) protocols.add(p);
+    else if (firstProtocol === undefined) firstProtocol = p;
+    else if (p !== firstProtocol) protocols = new Set([firstProtocol, p]);
+  };
+  const addPath = (path: string) => {
+    if (paths === undefined && !BASE_PATHS.has(path)) paths = new Set(BASE_PATHS);
+    paths?.add(path);
+  };
   for (const r of object.routes) {
-    protocols.add(r.protocol);
+    addProtocol(r.protocol);
     for (const alt of r.alternatives) {
       for (const c of alt) {
         if (c.kind === 'path') {
-          if (c.op === 'regex') regexes.add(c.value);
+          if (c.op === 'regex') (regexes ??= new Set()).add(c.value);
           else {
-            paths.add(c.value);
+            addPath(c.value);
             if (c.op !== 'exact') {
-              paths.add(c.value.endsWith('/') ? `${c.value}x` : `${c.value}/x`);
-              paths.add(`${c.value}x`);
+              addPath(c.value.endsWith('/') ? `${c.value}x` : `${c.value}/x`);
+              addPath(`${c.value}x`);
             }
           }
         } else if (c.kind === 'method') {
-          for (const m of c.values) if (m !== '*') methods.add(m);
-        } else if (c.kind === 'port') ports.add(c.port);
+          for (const m of c.values) if (m !== '*') (methods ??= new Set()).add(m);
+        } else if (c.kind === 'port') (ports ??= new Set(ANY_PORT)).add(c.port);
       }
       if (alt.some(optsIn)) {
         const probe = targetedProbe(r.protocol, alt);
-        if (!targeted.has(probe.key)) targeted.set(probe.key, probe);
+        if (!targeted?.has(probe.key)) (targeted ??= new Map()).set(probe.key, probe);
       }
     }
   }
-  for (const p of object.protocols ?? []) protocols.add(p);
-  return { protocols, paths, regexes, methods, ports, targeted };
+  for (const p of object.protocols ?? []) addProtocol(p);
+  return {
+    protocols: protocols ?? (firstProtocol === undefined ? NO_STRINGS : oneProtocol(firstProtocol)),
+    paths: paths ?? BASE_PATHS,
+    regexes: regexes ?? NO_STRINGS,
+    methods: methods ?? NO_STRINGS,
+    ports: ports ?? ANY_PORT,
+    targeted: targeted ?? NO_TARGETED,
+  };
 }
 
 /** `a`'s parts then what `b` adds, in `b`'s order: the order one pass over both would meet them. */
 function mergeParts(a: ProbeParts, b: ProbeParts): ProbeParts {
   return {
-    protocols: new Set([...a.protocols, ...b.protocols]),
-    paths: new Set([...a.paths, ...b.paths]),
-    regexes: new Set([...a.regexes, ...b.regexes]),
-    methods: new Set([...a.methods, ...b.methods]),
-    ports: new Set([...a.ports, ...b.ports]),
-    targeted: mergeTargeted(a.targeted, b.targeted),
+    protocols: union(a.protocols, b.protocols),
+    paths: union(a.paths, b.paths),
+    regexes: union(a.regexes, b.regexes),
+    methods: union(a.methods, b.methods),
+    ports: union(a.ports, b.ports),
+    targeted: a.targeted === b.targeted ? a.targeted : mergeTargeted(a.targeted, b.targeted),
   };
+}
+
+/** A shared set is kept as it is when both sides have it. */
+function union<T>(a: ReadonlySet<T>, b: ReadonlySet<T>): ReadonlySet<T> {
+  return a === b ? a : new Set([...a, ...b]);
 }
 
 function mergeTargeted(
@@ -121,7 +166,8 @@ function sameParts(a: ProbeParts, b: ProbeParts): boolean {
     sameOrder(a.regexes, b.regexes) &&
     sameOrder(a.methods, b.methods) &&
     sameOrder(a.ports, b.ports) &&
-    sameOrder(a.targeted.keys(), b.targeted.keys(), a.targeted.size, b.targeted.size)
+    (a.targeted === b.targeted ||
+      sameOrder(a.targeted.keys(), b.targeted.keys(), a.targeted.size, b.targeted.size))
   );
 }
 
@@ -131,6 +177,7 @@ function sameOrder<T>(
   sizeA = (a as ReadonlySet<T>).size,
   sizeB = (b as ReadonlySet<T>).size,
 ): boolean {
+  if (a === b) return true;
   if (sizeA !== sizeB) return false;
   const other = b[Symbol.iterator]();
   for (const x of a) if (other.next().value !== x) return false;

@@ -4,6 +4,7 @@
  * made distinct where two backends would read alike.
  */
 import { describe, expect, it } from 'vitest';
+import type { KubeObject } from '../../../src/k8s/objects.js';
 import { flowOf } from '../../../src/rules/traffic-edit.js';
 import { rational } from '../../../src/traffic/rational.js';
 import { distinctNames } from '../../../src/traffic/read-common.js';
@@ -87,5 +88,60 @@ describe('backend display names', () => {
     expect(names[3]).toBe('n3 [id3]');
     expect(names[10]).toBe('n3 [other]');
     expect(names[4]).toBe('n4');
+  });
+});
+
+/** A VirtualService whose one route sends to `dests`: [subset, port or none]. */
+function idsOf(dests: readonly [string, number | undefined][]): string[] {
+  const object: KubeObject = {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: { name: 'reviews', namespace: 'shop' },
+    spec: {
+      hosts: ['reviews'],
+      http: [
+        {
+          route: dests.map(([subset, port]) => ({
+            destination: { host: 'reviews', subset, ...(port ? { port: { number: port } } : {}) },
+            weight: 1,
+          })),
+        },
+      ],
+    },
+  };
+  const outcome = flowOf(object, 'shop')?.routes[0]?.outcome;
+  if (outcome?.kind !== 'shares') throw new Error(`no shares: ${JSON.stringify(outcome)}`);
+  return [...outcome.shares.keys()];
+}
+
+describe('backend ports', () => {
+  it('stay out of ids while each host and subset is written with one port', () => {
+    expect(
+      idsOf([
+        ['v1', 9080],
+        ['v2', 9090],
+        ['v1', undefined],
+      ]),
+    ).toEqual([`${host}#v1`, `${host}#v2`]);
+  });
+
+  it('go into the ids of a host and subset written with two', () => {
+    expect(
+      idsOf([
+        ['v1', 9080],
+        ['v2', 9080],
+        ['v1', 9090],
+      ]),
+    ).toEqual([`${host}:9080#v1`, `${host}#v2`, `${host}:9090#v1`]);
+  });
+
+  // Up to 16 backends with ports are compared pair by pair; past that, by maps.
+  it('are settled the same past sixteen backends with ports', () => {
+    const many: [string, number][] = Array.from({ length: 20 }, (_, i) => [`v${i}`, 9080]);
+    expect(idsOf(many)).toEqual(many.map(([s]) => `${host}#${s}`));
+    expect(idsOf([...many, ['v3', 9090]])).toEqual([
+      ...many.map(([s]) => (s === 'v3' ? `${host}:9080#v3` : `${host}#${s}`)),
+      `${host}:9090#v3`,
+    ]);
   });
 });
