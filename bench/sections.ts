@@ -200,14 +200,14 @@ export async function handlerSection(ctx: SectionContext) {
   const small = workloads().filter((w) => w.body.length < 100_000);
   const rows = await handlerCosts(small, ctx.quick);
   log(
-    `${pad('', 34)}${pad('  in batches (warm)', 35)}${pad('  one at a time, cold (after a system call and a 4 MB sweep)', 35)}`,
+    `${pad('', 34)}${pad('  in batches (warm)', 35)}${pad('  one at a time, cold (after a system call and a 4 MB sweep)', 37)}${pad('  KB allocated per review', 24)}`,
   );
   log(
-    `${pad('workload', 34)}${lpad('floor µs', 10)}${lpad('meshwarden µs', 15)}${lpad('extra µs', 10)}${lpad('floor µs', 12)}${lpad('meshwarden µs', 15)}${lpad('extra µs', 10)}`,
+    `${pad('workload', 34)}${lpad('floor µs', 10)}${lpad('meshwarden µs', 15)}${lpad('extra µs', 10)}${lpad('floor µs', 12)}${lpad('meshwarden µs', 15)}${lpad('extra µs', 10)}${lpad('floor', 9)}${lpad('meshwarden', 13)}`,
   );
   for (const r of rows)
     log(
-      `${pad(r.workload, 34)}${lpad(fmt(r.floorUs, 1), 10)}${lpad(fmt(r.meshwardenUs, 1), 15)}${lpad(fmt(r.extraUs, 1), 10)}${lpad(fmt(r.coldFloorUs, 1), 12)}${lpad(fmt(r.coldMeshwardenUs, 1), 15)}${lpad(fmt(r.coldExtraUs, 1), 10)}`,
+      `${pad(r.workload, 34)}${lpad(fmt(r.floorUs, 1), 10)}${lpad(fmt(r.meshwardenUs, 1), 15)}${lpad(fmt(r.extraUs, 1), 10)}${lpad(fmt(r.coldFloorUs, 1), 12)}${lpad(fmt(r.coldMeshwardenUs, 1), 15)}${lpad(fmt(r.coldExtraUs, 1), 10)}${lpad(fmt(r.floorBytes / 1024, 1), 9)}${lpad(fmt(r.meshwardenBytes / 1024, 1), 13)}`,
     );
   log();
   return rows;
