@@ -1,7 +1,14 @@
 import type { KubeObject } from '../../src/k8s/objects.js';
 
-/** A generated destination: the subset of host `reviews`, its weight, and whether it names port 9080. */
-export type GeneratedDestination = readonly [subset: string, weight: number, port?: boolean];
+/**
+ * A generated destination: the subset of host `reviews`, its weight, and its port (`true` is
+ * 9080; none when absent or false).
+ */
+export type GeneratedDestination = readonly [
+  subset: string,
+  weight: number,
+  port?: boolean | number,
+];
 
 export interface GeneratedRoute {
   readonly name: string | undefined;
@@ -31,7 +38,15 @@ export function generatedVirtualService(spec: {
         ...(r.name ? { name: r.name } : {}),
         ...(r.match.length > 0 ? { match: r.match } : {}),
         route: r.dests.map(([subset, weight, port]) => ({
-          destination: { host: 'reviews', subset, ...(port ? { port: { number: 9080 } } : {}) },
+          destination: {
+            host: 'reviews',
+            subset,
+            ...(port === true
+              ? { port: { number: 9080 } }
+              : port
+                ? { port: { number: port } }
+                : {}),
+          },
           weight,
         })),
       })),

@@ -4,22 +4,26 @@
  * made distinct where two backends would read alike.
  */
 import { describe, expect, it } from 'vitest';
-import type { KubeObject } from '../../../src/k8s/objects.js';
 import { flowOf } from '../../../src/rules/traffic-edit.js';
 import { rational } from '../../../src/traffic/rational.js';
 import { distinctNames } from '../../../src/traffic/read-common.js';
-import { generatedVirtualService } from '../../helpers/virtual-services.js';
+import {
+  generatedVirtualService,
+  type GeneratedDestination,
+} from '../../helpers/virtual-services.js';
 
-function sharesOf(route: readonly [string, number][]) {
+/** The shares of the one route of a VirtualService sending to `dests`. */
+function routeShares(dests: readonly GeneratedDestination[]) {
   const object = generatedVirtualService({
     hosts: ['reviews'],
-    http: [{ name: undefined, match: [], dests: route }],
+    http: [{ name: undefined, match: [], dests }],
   });
-  const flow = flowOf(object, 'shop');
-  const outcome = flow?.routes[0]?.outcome;
+  const outcome = flowOf(object, 'shop')?.routes[0]?.outcome;
   if (outcome?.kind !== 'shares') throw new Error(`no shares: ${JSON.stringify(outcome)}`);
-  return [...outcome.shares];
+  return outcome.shares;
 }
+
+const sharesOf = (route: readonly [string, number][]) => [...routeShares(route)];
 
 const host = 'reviews.shop.svc.cluster.local';
 
@@ -91,28 +95,10 @@ describe('backend display names', () => {
   });
 });
 
-/** A VirtualService whose one route sends to `dests`: [subset, port or none]. */
-function idsOf(dests: readonly [string, number | undefined][]): string[] {
-  const object: KubeObject = {
-    apiVersion: 'networking.istio.io/v1',
-    kind: 'VirtualService',
-    metadata: { name: 'reviews', namespace: 'shop' },
-    spec: {
-      hosts: ['reviews'],
-      http: [
-        {
-          route: dests.map(([subset, port]) => ({
-            destination: { host: 'reviews', subset, ...(port ? { port: { number: port } } : {}) },
-            weight: 1,
-          })),
-        },
-      ],
-    },
-  };
-  const outcome = flowOf(object, 'shop')?.routes[0]?.outcome;
-  if (outcome?.kind !== 'shares') throw new Error(`no shares: ${JSON.stringify(outcome)}`);
-  return [...outcome.shares.keys()];
-}
+/** The backend ids of one route sending to `dests`: [subset, port or none], each at weight 1. */
+const idsOf = (dests: readonly [string, number | undefined][]) => [
+  ...routeShares(dests.map(([subset, port]) => [subset, 1, port] as const)).keys(),
+];
 
 describe('backend ports', () => {
   it('stay out of ids while each host and subset is written with one port', () => {
