@@ -179,44 +179,29 @@ export function finish(
 /**
  * Hosts (with subset) written with two or more different ports in the object: base, then subset
  * ('' for none), to the first port seen or NaN once a second differs. Undefined when no host has
- * two ports (nearly always): the backends are compared pair by pair first, which builds nothing.
+ * two ports (nearly always), so ids need no look-up.
  */
 function portConflicts(
   routes: readonly PendingRoute[],
 ): Map<string, Map<string, number>> | undefined {
-  if (!anyPortConflict(routes)) return undefined;
-  const ports = new Map<string, Map<string, number>>();
+  let ports: Map<string, Map<string, number>> | undefined;
+  let conflict = false;
   for (const r of routes) {
     if (r.outcome.kind !== 'backends') continue;
     for (const b of r.outcome.backends) {
       if (b.port === undefined) continue;
+      ports ??= new Map();
       let bySubset = ports.get(b.base);
       if (bySubset === undefined) ports.set(b.base, (bySubset = new Map<string, number>()));
       const first = bySubset.get(b.subset ?? '');
       if (first === undefined) bySubset.set(b.subset ?? '', b.port);
-      else if (first !== b.port) bySubset.set(b.subset ?? '', NaN);
+      else if (first !== b.port) {
+        bySubset.set(b.subset ?? '', NaN);
+        conflict = true;
+      }
     }
   }
-  return ports;
-}
-
-/** Past this many backends with a port, the conflict check is left to the maps. */
-const PAIRWISE_PORTS = 16;
-
-function anyPortConflict(routes: readonly PendingRoute[]): boolean {
-  const seen: RawBackend[] = [];
-  for (const r of routes) {
-    if (r.outcome.kind !== 'backends') continue;
-    for (const b of r.outcome.backends) {
-      if (b.port === undefined) continue;
-      if (seen.length === PAIRWISE_PORTS) return true;
-      for (const s of seen)
-        if (s.base === b.base && (s.subset ?? '') === (b.subset ?? '') && s.port !== b.port)
-          return true;
-      seen.push(b);
-    }
-  }
-  return false;
+  return conflict ? ports : undefined;
 }
 
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
