@@ -53,7 +53,7 @@ export function resolveSpec(input: PolicySpecInput = {}): PolicySpec {
     },
     weightShift: {
       enforcement: input.weightShift?.enforcement ?? enforcement,
-      maxStepWeight: input.weightShift?.maxStepWeight ?? 20,
+      ...stepLimits(input.weightShift?.maxStepWeight ?? 20, input.weightShift?.maxTotalStepWeight),
       maxCanaryWeight: input.weightShift?.maxCanaryWeight ?? 100,
       minStepIntervalSeconds: input.weightShift?.minStepIntervalSeconds ?? 0,
       overrideGroups: input.weightShift?.overrideGroups ?? ['system:masters'],
@@ -61,6 +61,18 @@ export function resolveSpec(input: PolicySpecInput = {}): PolicySpec {
     },
     namespaceOverrides: input.namespaceOverrides ?? 'tighten-only',
   };
+}
+
+/**
+ * The per-backend and the total step limit. The total defaults to the per-backend one, and a
+ * total below it lowers it: one backend's rise is also the total of that update.
+ */
+export function stepLimits(
+  maxStepWeight: number,
+  maxTotalStepWeight: number | undefined,
+): { maxStepWeight: number; maxTotalStepWeight: number } {
+  const total = maxTotalStepWeight ?? maxStepWeight;
+  return { maxStepWeight: Math.min(maxStepWeight, total), maxTotalStepWeight: total };
 }
 
 export const DEFAULT_POLICY_SPEC: PolicySpec = resolveSpec();

@@ -6,6 +6,7 @@ import {
   type PolicySpecInput,
   type TrustedController,
 } from './types.js';
+import { stepLimits } from './defaults.js';
 
 /** Keys that only the install-namespace policy may set: they describe the cluster, not a namespace. */
 const CLUSTER_ONLY_KEYS = [
@@ -100,6 +101,12 @@ export function looseningErrors(cluster: PolicySpec, override: PolicySpecInput):
     true,
   );
   numberCheck(
+    'spec.weightShift.maxTotalStepWeight',
+    ws?.maxTotalStepWeight,
+    cluster.weightShift.maxTotalStepWeight,
+    true,
+  );
+  numberCheck(
     'spec.weightShift.maxCanaryWeight',
     ws?.maxCanaryWeight,
     cluster.weightShift.maxCanaryWeight,
@@ -171,7 +178,10 @@ export function tightest(cluster: PolicySpec, override: PolicySpecInput): Policy
         cluster.weightShift.enforcement,
         ws.enforcement ?? override.enforcement ?? cluster.weightShift.enforcement,
       ),
-      maxStepWeight: Math.min(cluster.weightShift.maxStepWeight, ws.maxStepWeight ?? Infinity),
+      ...stepLimits(
+        Math.min(cluster.weightShift.maxStepWeight, ws.maxStepWeight ?? Infinity),
+        Math.min(cluster.weightShift.maxTotalStepWeight, ws.maxTotalStepWeight ?? Infinity),
+      ),
       maxCanaryWeight: Math.min(
         cluster.weightShift.maxCanaryWeight,
         ws.maxCanaryWeight ?? Infinity,

@@ -60,6 +60,7 @@ export const policyDocumentSchema = {
           properties: {
             enforcement,
             maxStepWeight: { ...percent, minimum: 1 },
+            maxTotalStepWeight: { ...percent, minimum: 1 },
             maxCanaryWeight: { ...percent, minimum: 1 },
             minStepIntervalSeconds: { type: 'integer', minimum: 0, maximum: 86400 },
             overrideGroups: {

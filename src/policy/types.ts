@@ -46,6 +46,8 @@ export interface PolicySpec {
   readonly weightShift: {
     readonly enforcement: Enforcement;
     readonly maxStepWeight: number;
+    /** What all backends but the stable one may gain together; never below maxStepWeight's effect. */
+    readonly maxTotalStepWeight: number;
     readonly maxCanaryWeight: number;
     readonly minStepIntervalSeconds: number;
     readonly overrideGroups: readonly string[];
@@ -66,6 +68,7 @@ export interface PolicySpecInput {
   weightShift?: {
     enforcement?: Enforcement;
     maxStepWeight?: number;
+    maxTotalStepWeight?: number;
     maxCanaryWeight?: number;
     minStepIntervalSeconds?: number;
     overrideGroups?: string[];

@@ -101,9 +101,18 @@ describe('policy values', () => {
   }
 
   it('a value set through helm overrides one key and keeps the rest', () => {
+    // maxTotalStepWeight is unset in values.yaml, so it follows maxStepWeight down to 10.
     expect(renderedSpec(['policy.weightShift.maxStepWeight=10'])).toEqual({
       ...DEFAULT_POLICY_SPEC,
-      weightShift: { ...DEFAULT_POLICY_SPEC.weightShift, maxStepWeight: 10 },
+      weightShift: {
+        ...DEFAULT_POLICY_SPEC.weightShift,
+        maxStepWeight: 10,
+        maxTotalStepWeight: 10,
+      },
+    });
+    expect(renderedSpec(['policy.weightShift.maxTotalStepWeight=40']).weightShift).toEqual({
+      ...DEFAULT_POLICY_SPEC.weightShift,
+      maxTotalStepWeight: 40,
     });
   });
 

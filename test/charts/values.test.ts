@@ -82,6 +82,8 @@ describe('values.yaml documentation', () => {
       // Left unset so they inherit policy.enforcement; values.yaml shows them commented out.
       'policy.versionLabels.enforcement',
       'policy.weightShift.enforcement',
+      // Left unset so it follows policy.weightShift.maxStepWeight.
+      'policy.weightShift.maxTotalStepWeight',
     ]);
     const missing: string[] = [];
     const walk = (node: SchemaNode, path: string[], value: unknown) => {

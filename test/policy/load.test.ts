@@ -47,6 +47,17 @@ describe('parsePolicyText', () => {
     expect(result.errors[0]?.message).toContain('maxStepWeight');
   });
 
+  it('reads maxTotalStepWeight, and names a total of 0 with its line', () => {
+    const text = (total: number) =>
+      `apiVersion: meshwarden.io/v1alpha1\nkind: MeshPolicy\nspec:\n  weightShift:\n    maxTotalStepWeight: ${total}\n`;
+    const good = parsePolicyText(text(40));
+    expect(good.ok && good.policy.spec.weightShift.maxTotalStepWeight).toBe(40);
+    const bad = parsePolicyText(text(0));
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    expect(bad.errors[0]).toMatchObject({ key: 'spec.weightShift.maxTotalStepWeight', line: 5 });
+  });
+
   it('names a bad value with the allowed values and what was given', () => {
     const result = parsePolicyText(
       'apiVersion: meshwarden.io/v1alpha1\nkind: MeshPolicy\nspec:\n  mesh: istoi\n  enforcement: strict\n',

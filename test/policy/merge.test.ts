@@ -63,6 +63,7 @@ const overrideArb: fc.Arbitrary<PolicySpecInput> = fc.record(
       {
         enforcement: enforcementArb,
         maxStepWeight: fc.integer({ min: 1, max: 100 }),
+        maxTotalStepWeight: fc.integer({ min: 1, max: 100 }),
         maxCanaryWeight: fc.integer({ min: 1, max: 100 }),
         minStepIntervalSeconds: fc.integer({ min: 0, max: 3600 }),
         overrideGroups: fc.subarray(['system:masters', 'sre', 'devs']),
@@ -89,6 +90,12 @@ describe('tightest', () => {
         expect(merged.weightShift.maxStepWeight).toBeLessThanOrEqual(
           cluster.weightShift.maxStepWeight,
         );
+        expect(merged.weightShift.maxTotalStepWeight).toBeLessThanOrEqual(
+          cluster.weightShift.maxTotalStepWeight,
+        );
+        expect(merged.weightShift.maxStepWeight).toBeLessThanOrEqual(
+          merged.weightShift.maxTotalStepWeight,
+        );
         expect(merged.weightShift.maxCanaryWeight).toBeLessThanOrEqual(
           cluster.weightShift.maxCanaryWeight,
         );
@@ -106,6 +113,39 @@ describe('tightest', () => {
     const merged = tightest(cluster, { weightShift: { maxStepWeight: 5 }, enforcement: 'enforce' });
     expect(merged.weightShift.maxStepWeight).toBe(5);
     expect(merged.weightShift.enforcement).toBe('enforce');
+  });
+});
+
+describe('maxTotalStepWeight', () => {
+  it('defaults to maxStepWeight, and a lower total lowers maxStepWeight to it', () => {
+    expect(resolveSpec({ weightShift: { maxStepWeight: 30 } }).weightShift).toMatchObject({
+      maxStepWeight: 30,
+      maxTotalStepWeight: 30,
+    });
+    expect(
+      resolveSpec({ weightShift: { maxStepWeight: 30, maxTotalStepWeight: 10 } }).weightShift,
+    ).toMatchObject({ maxStepWeight: 10, maxTotalStepWeight: 10 });
+    expect(
+      resolveSpec({ weightShift: { maxStepWeight: 20, maxTotalStepWeight: 40 } }).weightShift,
+    ).toMatchObject({ maxStepWeight: 20, maxTotalStepWeight: 40 });
+  });
+
+  it('a namespace may lower it, never raise it, and a lower total lowers its maxStepWeight', () => {
+    expect(looseningErrors(cluster, { weightShift: { maxTotalStepWeight: 30 } })).toEqual([
+      {
+        key: 'spec.weightShift.maxTotalStepWeight',
+        message: "30 is looser than the cluster's 20; a namespace may only lower it (tighten-only)",
+      },
+    ]);
+    expect(looseningErrors(cluster, { weightShift: { maxTotalStepWeight: 10 } })).toEqual([]);
+    const merged = tightest(cluster, { weightShift: { maxTotalStepWeight: 10 } });
+    expect(merged.weightShift).toMatchObject({ maxStepWeight: 10, maxTotalStepWeight: 10 });
+    // The cluster's total stays when the namespace lowers only the per-backend step.
+    const wide = resolveSpec({ weightShift: { maxStepWeight: 20, maxTotalStepWeight: 40 } });
+    expect(tightest(wide, { weightShift: { maxStepWeight: 10 } }).weightShift).toMatchObject({
+      maxStepWeight: 10,
+      maxTotalStepWeight: 40,
+    });
   });
 });
 
