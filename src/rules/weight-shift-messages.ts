@@ -1,7 +1,7 @@
 /** The weight-shift guard's words: what moved, where, from what to what, and the way forward. */
 import type { Violation } from '../admission/rule.js';
 import { ALLOW_WEIGHT_JUMP_ANNOTATION } from '../k8s/keys.js';
-import type { Movement, RootVerdict } from '../traffic/flow/judge.js';
+import type { Movement, RootVerdict, Spread } from '../traffic/flow/judge.js';
 import type { FlowObject, FlowRoute } from '../traffic/flow/model.js';
 import {
   compare,
@@ -18,6 +18,7 @@ export type Finding = Omit<Violation, 'enforcement'>;
 
 export interface Limits {
   readonly maxStepWeight: number;
+  readonly maxTotalStepWeight: number;
   readonly maxCanaryWeight: number;
   readonly overrideGroups: readonly string[];
 }
@@ -112,6 +113,45 @@ export function stepFinding(
     field: m.newRoute?.path ?? 'spec',
     message: `${w.identity}: ${describeMove(w, verdict, m)}; the policy allows +${max} per update: step through ${steps}, or ${override(limits)}`,
     summary: `${m.newRoute?.label ?? verdict.root.label}: ${name} ${formatPercent(m.before)}→${formatPercent(m.after)} (+${formatPoints(rise)} points) exceeds maxStepWeight ${max}`,
+  };
+}
+
+/**
+ * Several backends other than the stable one rising together by more than `maxTotalStepWeight`:
+ * `route 0: 5 backends other than the stable one would together gain +50 points of reviews (…)`.
+ */
+export function spreadFinding(
+  w: Wording,
+  verdict: RootVerdict,
+  spread: Spread,
+  limits: Limits,
+): Finding | undefined {
+  const max = limits.maxTotalStepWeight;
+  const total = percentagePoints(spread.total);
+  if (compare(total, rational(BigInt(Math.round(max * 1000)), 1000n)) <= 0) return undefined;
+  const first = spread.moves[0];
+  const where = first?.newRoute?.label ?? verdict.root.label;
+  const parts = spread.moves
+    .map(
+      (m) =>
+        `${nameOf(w, m.backend)} ${formatPercent(m.before)}→${formatPercent(m.after)} (+${formatPoints(percentagePoints(subtract(m.after, m.before)))})`,
+    )
+    .join(', ');
+  const traffic = `${spread.probe.label === '' ? '' : `${spread.probe.label} for `}${verdict.root.label}`;
+  const from =
+    w.before && !verdict.previous
+      ? `${verdict.root.label} is new to this object, so its traffic counts as moving from nothing`
+      : `stable: ${nameOf(w, verdict.stable)}`;
+  const unsure = first?.uncertain
+    ? ' (the least favourable reading: some match conditions cannot be evaluated here)'
+    : '';
+  return {
+    rule: RULE,
+    field: first?.newRoute?.path ?? 'spec',
+    message:
+      `${w.identity}: ${where}: ${spread.moves.length} backends other than the stable one would together gain +${formatPoints(total)} points of ${traffic} (${from}): ${parts}${unsure}; ` +
+      `the policy allows +${max} per update for all of them together (maxTotalStepWeight): move at most ${max} points per update, or ${override(limits)}`,
+    summary: `${where}: ${spread.moves.length} backends other than the stable one gain +${formatPoints(total)} points together, exceeds maxTotalStepWeight ${max}`,
   };
 }
 

@@ -19,6 +19,7 @@ import { isRecent } from './weight-change-stamp.js';
 import {
   capFinding,
   RULE,
+  spreadFinding,
   stepFinding,
   type Finding,
   type Limits,
@@ -29,8 +30,9 @@ import {
  * Rejects unsafe traffic shifts on every route kind meshwarden reads. It compares the traffic
  * each root's requests reach, class by class, old against new (see docs/traffic.md): a backend
  * other than the root's stable one may gain at most `maxStepWeight` points of any class of
- * untargeted traffic per update, and reach at most `maxCanaryWeight`. Returning all of a root's
- * traffic to its stable backend always passes; opt-in (targeted) traffic is not limited.
+ * untargeted traffic per update, all of them together at most `maxTotalStepWeight`, and each may
+ * reach at most `maxCanaryWeight`. Returning all of a root's traffic to its stable backend always
+ * passes; opt-in (targeted) traffic is not limited.
  */
 export const weightShift: Validator = {
   name: RULE,
@@ -57,7 +59,10 @@ export const weightShift: Validator = {
       return result(findings, notes, ctx);
     }
     const policy = ctx.policy.weightShift;
-    const limits: Limits = { ...policy, ...(verdict?.limits ?? {}) };
+    // A verified Canary moves one canary: its step bounds the total as well.
+    const limits: Limits = verdict?.limits
+      ? { ...policy, ...verdict.limits, maxTotalStepWeight: verdict.limits.maxStepWeight }
+      : policy;
     let beyondPolicy = false;
 
     const judged: Finding[] = [];
@@ -78,10 +83,19 @@ export const weightShift: Validator = {
       }
       if (root.moved) paced = true;
       // On CREATE only maxCanaryWeight applies: there is no old traffic to step from.
-      if (edit.before) for (const m of root.rises) push(judged, stepFinding(w, root, m, limits));
+      if (edit.before) {
+        const steps = root.rises.map((m) => stepFinding(w, root, m, limits));
+        for (const f of steps) push(judged, f);
+        // A root new to the object moves all its traffic from nothing: one reason is enough.
+        const newRootRefused = !root.previous && steps.some((f) => f !== undefined);
+        if (root.spread && !newRootRefused)
+          push(judged, spreadFinding(w, root, root.spread, limits));
+      }
       for (const m of root.peaks) push(judged, capFinding(w, root, m, limits));
       if (verdict?.limits && edit.before)
-        beyondPolicy ||= root.rises.some((m) => stepFinding(w, root, m, policy) !== undefined);
+        beyondPolicy ||=
+          root.rises.some((m) => stepFinding(w, root, m, policy) !== undefined) ||
+          (root.spread !== undefined && spreadFinding(w, root, root.spread, policy) !== undefined);
     }
     // A verified Canary paces itself (its analysis interval); everyone else keeps the policy's.
     if (paced && edit.before && !verdict?.limits) push(judged, intervalFinding(identity, ctx));

@@ -46,6 +46,11 @@ export function rational(num: bigint, den: bigint): Rational {
   return g === 1n ? { num: n, den: d } : { num: n / g, den: d / g };
 }
 
+export function add(a: Rational, b: Rational): Rational {
+  if (a.den === b.den) return rational(a.num + b.num, a.den);
+  return rational(a.num * b.den + b.num * a.den, a.den * b.den);
+}
+
 export function subtract(a: Rational, b: Rational): Rational {
   return rational(a.num * b.den - b.num * a.den, a.den * b.den);
 }

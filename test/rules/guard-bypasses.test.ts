@@ -594,3 +594,112 @@ describe('the same backend written another way is not a new backend', () => {
     await refused(two, moved, /reviews:9081 \(subset v1\) would rise from 0% to 100%/);
   });
 });
+
+describe('spreading one jump over several backends', () => {
+  const fiveCanaries: Dest[] = [
+    ['v1', 50],
+    ['v2', 10],
+    ['v3', 10],
+    ['v4', 10],
+    ['v5', 10],
+    ['v6', 10],
+  ];
+  const allowed = async (oldObject: Obj, object: Obj, policy = {}) => {
+    const r = await admit(guardEngine(policy), object, oldObject);
+    expect(r.allowed, r.message).toBe(true);
+    return r;
+  };
+
+  it('TrafficSplit: half the traffic to five new versions at 10 each is refused, naming each', async () => {
+    const r = await refused(split('v1alpha4', v1only), split('v1alpha4', fiveCanaries));
+    expect(r.message).toBe(
+      'TrafficSplit shop/reviews: backends: 5 backends other than the stable one would together gain +50 points of reviews.shop.svc.cluster.local (stable: reviews-v1): ' +
+        'reviews-v2 0%→10% (+10), reviews-v3 0%→10% (+10), reviews-v4 0%→10% (+10), reviews-v5 0%→10% (+10), reviews-v6 0%→10% (+10); ' +
+        'the policy allows +20 per update for all of them together (maxTotalStepWeight): move at most 20 points per update, or annotate meshwarden.io/allow-weight-jump with a reason (allowed for system:masters)',
+    );
+  });
+  it('on every weighted kind', async () => {
+    await refused(vs([istioRoute(v1only)]), vs([istioRoute(fiveCanaries)]), /maxTotalStepWeight/);
+    await refused(httpRoute([rule(v1only)]), httpRoute([rule(fiveCanaries)]), /\+50 points/);
+    await refused(gloo([glooRoute(v1only)]), gloo([glooRoute(fiveCanaries)]), /together/);
+    await refused(
+      router([meshRoute('main', v1only)]),
+      router([meshRoute('main', fiveCanaries)]),
+      /maxTotalStepWeight 20|maxTotalStepWeight\)/,
+    );
+  });
+  it('one version at 10% on each of five ports of its Service is 50 points', async () => {
+    const ports = [9080, 9081, 9082, 9083, 9084];
+    const dest = (subset: string, port: number, weight: number): Obj => ({
+      destination: { host: 'reviews', subset, port: { number: port } },
+      weight,
+    });
+    await refused(
+      vs([{ route: [dest('v1', 9080, 100)] }]),
+      vs([{ route: [dest('v1', 9080, 50), ...ports.map((p) => dest('v2', p, 10))] }]),
+      /5 backends other than the stable one would together gain \+50 points of reviews\.shop\.svc\.cluster\.local/,
+    );
+  });
+  it('moving the jump into a rule of its own, or a root new to the object, does not hide it', async () => {
+    // The catch-all is renamed and split five ways: every request still moves.
+    await refused(
+      httpRoute([rule(v1only, { name: 'main' })]),
+      httpRoute([rule(fiveCanaries, { name: 'spread' })]),
+      /rule "spread": 5 backends other than the stable one would together gain \+50 points/,
+    );
+    const fiveAt20: Dest[] = ['v1', 'v2', 'v3', 'v4', 'v5'].map((v) => [v, 20]);
+    await refused(
+      vs([istioRoute(v1only)]),
+      vs([istioRoute(v1only)], ['reviews', 'ratings']),
+      /ratings\.shop\.svc\.cluster\.local is new to this object/,
+    );
+    await refused(
+      vs([istioRoute(v1only)], ['reviews']),
+      vs([istioRoute(fiveAt20)], ['reviews', 'ratings']),
+      /ratings\.shop\.svc\.cluster\.local is new to this object, so its traffic counts as moving from nothing/,
+    );
+  });
+  it('two canaries at 10 each, and canary traffic moved between canaries, pass', async () => {
+    const two = (a: number, b: number): Dest[] => [
+      ['v1', 100 - a - b],
+      ['v2', a],
+      ['v3', b],
+    ];
+    await allowed(split('v1alpha4', v1only), split('v1alpha4', two(10, 10)));
+    // v2's 20 points go to v3: v3 gains 20, nobody else gains.
+    await allowed(split('v1alpha4', two(20, 20)), split('v1alpha4', two(0, 40)));
+    await allowed(httpRoute([rule(two(10, 10))]), httpRoute([rule(two(20, 20))]));
+  });
+  it('a rollback from a spread always passes', () => {
+    const spread: Dest[] = [['v1', 60], ...['v2', 'v3', 'v4', 'v5'].map((v): Dest => [v, 10])];
+    return allowed(split('v1alpha4', spread), split('v1alpha4', v1only));
+  });
+  it('targeted traffic may spread: only opt-in requests reach it', () =>
+    allowed(
+      vs([istioRoute(v1only)]),
+      vs([istioRoute(fiveCanaries, { match: [canaryHeader] }), istioRoute(v1only)]),
+    ));
+  it('maxTotalStepWeight raises the total for A/B/n experiments, each backend still within maxStepWeight', async () => {
+    const abn: Dest[] = [
+      ['v1', 60],
+      ['v2', 20],
+      ['v3', 20],
+    ];
+    await refused(split('v1alpha4', v1only), split('v1alpha4', abn), /\+40 points/);
+    await allowed(split('v1alpha4', v1only), split('v1alpha4', abn), {
+      weightShift: { maxTotalStepWeight: 40 },
+    });
+    const r = await admit(
+      guardEngine({ weightShift: { maxTotalStepWeight: 40 } }),
+      split('v1alpha4', [
+        ['v1', 65],
+        ['v2', 25],
+        ['v3', 10],
+      ]),
+      split('v1alpha4', v1only),
+    );
+    expect(r.allowed).toBe(false);
+    expect(r.message).toMatch(/reviews-v2 would rise from 0% to 25%/);
+    expect(r.message).not.toMatch(/maxTotalStepWeight/);
+  });
+});

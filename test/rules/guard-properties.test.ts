@@ -1,7 +1,8 @@
 /**
  * Property: whatever an untrusted user does to names, order, matches, hosts and weights of a
  * VirtualService, over any sequence of applies, no allowed apply moves more than maxStepWeight
- * points of any class of a root's untargeted traffic to a backend other than its stable one, and
+ * points of any class of a root's untargeted traffic to a backend other than its stable one, nor
+ * more than maxTotalStepWeight (the same 20 by default) to all of them together, and
  * returning all traffic to the stable backend is always allowed. The oracle below is independent
  * of the implementation: it routes a few untargeted requests by Istio's first-match rule.
  */
@@ -88,7 +89,7 @@ const isZero = (s: Spec) =>
   s.routes.some((r) => r.dests.length > 1 && r.dests.every(([, w]) => w === 0));
 
 describe('untrusted edits to a VirtualService, as sequences', () => {
-  it('never move more than maxStepWeight of untargeted traffic to a backend other than the stable one', async () => {
+  it('never move more than maxStepWeight of untargeted traffic to backends other than the stable one, each or together', async () => {
     let allowedUpdates = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(spec, { minLength: 2, maxLength: 6 }), async (specs) => {
@@ -109,6 +110,7 @@ describe('untrusted edits to a VirtualService, as sequences', () => {
               for (const p of PATHS) {
                 const before = known ? serve(current, p) : undefined;
                 const after = serve(next, p);
+                let together = 0;
                 for (const [b, share] of after ?? []) {
                   if (known && b === stable.get(root)) continue;
                   const rise = share - (before?.get(b) ?? 0);
@@ -116,7 +118,12 @@ describe('untrusted edits to a VirtualService, as sequences', () => {
                     rise,
                     `${root} ${p} ${b}: ${JSON.stringify([current, next])}`,
                   ).toBeLessThanOrEqual(20 + 1e-9);
+                  together += Math.max(0, rise);
                 }
+                expect(
+                  together,
+                  `${root} ${p} together: ${JSON.stringify([current, next])}`,
+                ).toBeLessThanOrEqual(20 + 1e-9);
               }
             }
             const prev = stable;
@@ -164,5 +171,42 @@ describe('untrusted edits to a VirtualService, as sequences', () => {
       }),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('a split over several canaries, from all traffic on the stable version', () => {
+  const split = (weights: readonly number[]): Obj => ({
+    apiVersion: 'split.smi-spec.io/v1alpha4',
+    kind: 'TrafficSplit',
+    metadata: { name: 'reviews', namespace: 'shop' },
+    spec: {
+      service: 'reviews',
+      backends: weights.map((weight, i) => ({ service: `reviews-v${i + 1}`, weight })),
+    },
+  });
+  it('passes exactly when the canaries gain at most maxTotalStepWeight together', async () => {
+    const seen = { allowed: 0, refused: 0 };
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 0, max: 25 }), { minLength: 2, maxLength: 6 }),
+        fc.integer({ min: 20, max: 60 }),
+        async (canaries, total) => {
+          const gained = canaries.reduce((a, b) => a + b, 0);
+          fc.pre(gained <= 100);
+          const policy = { weightShift: { maxTotalStepWeight: total } };
+          const r = await admit(
+            guardEngine(policy),
+            split([100 - gained, ...canaries]),
+            split([100]),
+          );
+          const expected = gained <= total && canaries.every((c) => c <= 20);
+          expect(r.allowed, `${canaries.join('/')} under ${total}: ${r.message}`).toBe(expected);
+          seen[r.allowed ? 'allowed' : 'refused']++;
+        },
+      ),
+      { numRuns: 150 },
+    );
+    expect(seen.allowed).toBeGreaterThan(10);
+    expect(seen.refused).toBeGreaterThan(10);
   });
 });

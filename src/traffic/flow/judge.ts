@@ -4,11 +4,13 @@
  * Findings are data; the weight-shift rule turns them into messages.
  */
 import {
+  add,
   compare,
   compareRises,
   isWhole,
   overHalf,
   rational,
+  subtract,
   ZERO,
   type Rational,
 } from '../rational.js';
@@ -127,6 +129,18 @@ export interface Movement {
   readonly uncertain: boolean;
 }
 
+/**
+ * The class of one root in which the backends other than the stable one gained the most
+ * together, counted only where at least two of them rose: one backend's rise is its own movement.
+ */
+export interface Spread {
+  readonly probe: Probe;
+  /** The sum of the rises, as a share of the class. */
+  readonly total: Rational;
+  /** Each backend's rise in that class, in the new route's order. */
+  readonly moves: readonly Movement[];
+}
+
 export interface Narrowing {
   readonly from: string;
   readonly to: string;
@@ -148,6 +162,8 @@ export interface RootVerdict {
   readonly rises: readonly Movement[];
   /** Per backend other than the stable one, its largest share where it rose. */
   readonly peaks: readonly Movement[];
+  /** Undefined unless two or more backends other than the stable one rose in one class. */
+  readonly spread: Spread | undefined;
   readonly narrowed: readonly Narrowing[];
 }
 
@@ -200,6 +216,7 @@ export function judgeTraffic(
     let rises: Map<string, Movement> | undefined;
     let peaks: Map<string, Movement> | undefined;
     let narrowed: Map<string, Narrowing> | undefined;
+    let spread: Spread | undefined;
     let moved = false;
     let targetedMoved = false;
     let allStable = true;
@@ -224,6 +241,7 @@ export function judgeTraffic(
         if (s.after && !(stableId !== undefined && isWhole(n.get(stableId) ?? ZERO)))
           allStable = false;
         const counted = narrowings(o, n);
+        let classRises: Movement[] | undefined;
         for (const [b, share] of n) {
           const was = counted.get(b) ?? b;
           if (was !== b && s.after)
@@ -245,6 +263,13 @@ export function judgeTraffic(
             (rises ??= new Map()).set(b, m);
           const p = peaks?.get(b);
           if (!p || compare(share, p.after) > 0) (peaks ??= new Map()).set(b, m);
+          (classRises ??= []).push(m);
+        }
+        if (classRises !== undefined && classRises.length > 1) {
+          let total = ZERO;
+          for (const m of classRises) total = add(total, subtract(m.after, m.before));
+          if (!spread || compare(total, spread.total) > 0)
+            spread = { probe, total, moves: classRises };
         }
       }
     }
@@ -259,6 +284,7 @@ export function judgeTraffic(
       targetedMoved,
       rises: rises ? [...rises.values()] : NO_MOVEMENTS,
       peaks: peaks ? [...peaks.values()] : NO_MOVEMENTS,
+      spread,
       narrowed: narrowed ? [...narrowed.values()] : NO_NARROWINGS,
     };
   });
