@@ -26,6 +26,14 @@ export interface SetWeightStep {
   readonly path: string;
 }
 
+/** An `experiment` step whose templates take traffic (`weight`), each out of `maxTrafficWeight`. */
+export interface ExperimentStep {
+  readonly index: number;
+  readonly weights: readonly number[];
+  /** `spec.strategy.canary.steps[3].experiment.templates`. */
+  readonly path: string;
+}
+
 export interface RolloutRouting {
   readonly namespace: string;
   readonly name: string;
@@ -37,6 +45,7 @@ export interface RolloutRouting {
   /** `trafficRouting.maxTrafficWeight`, 100 unless set: setWeight values are out of it. */
   readonly maxTrafficWeight: number;
   readonly steps: readonly SetWeightStep[];
+  readonly experiments: readonly ExperimentStep[];
   readonly dynamicStableScale: boolean;
   /** `trafficRouting.managedRoutes[].name`: header and mirror routes Argo adds and removes. */
   readonly managedRoutes: readonly string[];
@@ -101,10 +110,21 @@ export function readRolloutRouting(rollout: KubeObject): RolloutRouting {
     }
   }
   const steps: SetWeightStep[] = [];
+  const experiments: ExperimentStep[] = [];
   (asArray(canary?.steps) ?? []).forEach((step, index) => {
     const weight = asRecord(step)?.setWeight;
     if (typeof weight === 'number' && Number.isFinite(weight))
       steps.push({ index, weight, path: `spec.strategy.canary.steps[${index}].setWeight` });
+    // Each weighted template gets a backend of its own, taken from the stable share in one write.
+    const weights = (asArray(asRecord(asRecord(step)?.experiment)?.templates) ?? [])
+      .map((t) => asRecord(t)?.weight)
+      .filter((w): w is number => typeof w === 'number' && Number.isFinite(w) && w > 0);
+    if (weights.length > 0)
+      experiments.push({
+        index,
+        weights,
+        path: `spec.strategy.canary.steps[${index}].experiment.templates`,
+      });
   });
   const max = routing?.maxTrafficWeight;
   const canarySubset = str(destinationRule?.canarySubsetName);
@@ -118,6 +138,7 @@ export function readRolloutRouting(rollout: KubeObject): RolloutRouting {
     ...(stableSubset === undefined ? {} : { stableSubset }),
     maxTrafficWeight: typeof max === 'number' && max > 0 ? max : 100,
     steps,
+    experiments,
     dynamicStableScale: canary?.dynamicStableScale === true,
     managedRoutes: (asArray(routing?.managedRoutes) ?? [])
       .map((r) => str(asRecord(r)?.name))

@@ -14,7 +14,9 @@ const RULE = 'rollout-bounds';
 /**
  * Argo Rollouts with traffic routing are held to the weight-shift policy: the trusted Argo
  * controller writes each `setWeight` step to the routes, so the steps themselves must grow by
- * at most `maxStepWeight` (the first one from 0) and stay within `maxCanaryWeight` below 100.
+ * at most `maxStepWeight` (the first one from 0) and stay within `maxCanaryWeight` below 100. An
+ * experiment step's weighted templates take their traffic from the stable version in one write:
+ * each at most `maxStepWeight`, all together at most `maxTotalStepWeight`.
  * The full promotion after the last step and the reset after it are the controller's own and
  * not bounded here.
  */
@@ -24,8 +26,14 @@ export const rolloutBounds: Validator = {
   operations: ['CREATE', 'UPDATE'],
   validate(object: KubeObject, ctx: RuleContext): ValidationResult {
     const routing = readRolloutRouting(object);
-    if (!routing.routed || routing.steps.length === 0) return NO_FINDINGS;
-    const { maxStepWeight: max, maxCanaryWeight: cap, enforcement } = ctx.policy.weightShift;
+    if (!routing.routed || (routing.steps.length === 0 && routing.experiments.length === 0))
+      return NO_FINDINGS;
+    const {
+      maxStepWeight: max,
+      maxTotalStepWeight: total,
+      maxCanaryWeight: cap,
+      enforcement,
+    } = ctx.policy.weightShift;
     const id = `Rollout ${object.metadata?.namespace ?? ctx.request.namespace ?? ''}/${object.metadata?.name ?? ''}`;
     // setWeight is out of maxTrafficWeight (100 unless set); the policy speaks in percent.
     const scale = 100 / routing.maxTrafficWeight;
@@ -54,6 +62,20 @@ export const rolloutBounds: Validator = {
         message: `${id}: setWeight ${over.weight} sends ${formatWeights([over.weight * scale])}% to the canary, above weightShift.maxCanaryWeight ${cap}%: keep setWeight steps at ${formatWeights([cap / scale])} or less before the full promotion`,
         summary: `${id}: setWeight ${over.weight} is above maxCanaryWeight ${cap}%`,
       });
+    for (const e of routing.experiments) {
+      const percentsOf = e.weights.map((w) => w * scale);
+      const sum = percentsOf.reduce((a, b) => a + b, 0);
+      const widest = Math.max(...percentsOf);
+      if (sum <= total && widest <= max) continue;
+      found.push({
+        rule: RULE,
+        field: e.path,
+        message:
+          `${id}: the experiment at steps[${e.index}] sends ${percentsOf.map((p) => `${formatWeights([p])}%`).join(', ')} to its templates (${formatWeights([sum])}% together) in one update, all taken from the stable version; ` +
+          `the policy allows +${max} points per backend (weightShift.maxStepWeight) and +${total} for all of them together (weightShift.maxTotalStepWeight): give the templates weights of at most ${formatWeights([max / scale])} each and ${formatWeights([total / scale])} together`,
+        summary: `${id}: experiment weights ${formatWeights(e.weights)} exceed ${sum > total ? `maxTotalStepWeight ${total}` : `maxStepWeight ${max}`}`,
+      });
+    }
     return found.length === 0
       ? NO_FINDINGS
       : { violations: found.map((v) => ({ ...v, enforcement })) };

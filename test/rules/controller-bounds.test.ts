@@ -140,6 +140,39 @@ describe('Argo Rollouts are held to the policy', () => {
       'setWeight 700 sends 70% to the canary, above weightShift.maxCanaryWeight 60%',
     );
   });
+  it('holds the weighted templates of an experiment step to both step limits', async () => {
+    // The experiment step of Argo's traffic-routing docs: two templates at 5 each pass.
+    const withExperiment = (weights: number[]) => {
+      const r = rollout('argo-istio/rollout.yaml');
+      const c = (r.spec as { strategy: { canary: { steps: unknown[] } } }).strategy.canary;
+      c.steps = [
+        { setWeight: 20 },
+        {
+          experiment: {
+            duration: '1h',
+            templates: weights.map((weight, i) => ({
+              name: `experiment-${i}`,
+              specRef: i === 0 ? 'stable' : 'canary',
+              weight,
+            })),
+          },
+        },
+      ];
+      return r;
+    };
+    const ok = await validateAs(trustEngine(), withExperiment([5, 5]), undefined, person);
+    expect(ok.review.response?.allowed, messageOf(ok)).toBe(true);
+    const res = await validateAs(trustEngine(), withExperiment([15, 15]), undefined, person);
+    expect(res.review.response?.allowed).toBe(false);
+    expect(res.deniedBy).toBe('rollout-bounds');
+    expect(messageOf(res)).toBe(
+      'Rollout default/rollouts-demo: the experiment at steps[1] sends 15%, 15% to its templates (30% together) in one update, all taken from the stable version; ' +
+        'the policy allows +20 points per backend (weightShift.maxStepWeight) and +20 for all of them together (weightShift.maxTotalStepWeight): give the templates weights of at most 20 each and 20 together',
+    );
+    const wide = trustEngine({}, { weightShift: { maxTotalStepWeight: 30 } });
+    const passes = await validateAs(wide, withExperiment([15, 15]), undefined, person);
+    expect(passes.review.response?.allowed, messageOf(passes)).toBe(true);
+  });
   it('leaves Rollouts without traffic routing alone', async () => {
     const res = await validateAs(trustEngine(), rollout('rollout-canary.yaml'), undefined, person);
     expect(res.review.response?.allowed, messageOf(res)).toBe(true);

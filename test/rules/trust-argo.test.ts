@@ -227,3 +227,34 @@ describe('Argo Rollouts: Gateway API plugin (examples/envoygateway)', () => {
     expect(res.review.response?.allowed).toBe(false);
   });
 });
+
+describe('Argo Rollouts: an experiment step with weighted templates', () => {
+  // istio.go: the experiment's Services join the route with their weights, taken from stable.
+  const vs1 = () =>
+    fixtureObject('argo-istio/multipleVirtualsvc.yaml', 'VirtualService', {
+      name: 'rollouts-demo-vsvc1',
+    });
+  const withTemplates = (canary: number, templates: number[]): KubeObject => {
+    const copy = argoIstioWrite(vs1(), ['primary'], 'rollouts-demo-canary', canary);
+    const primary = (copy.spec as { http: Http[] }).http.find((r) => r.name === 'primary')!;
+    const stable = primary.route!.find((d) => d.destination.host === 'rollouts-demo-stable')!;
+    stable.weight = 100 - canary - templates.reduce((a, b) => a + b, 0);
+    templates.forEach((weight, i) =>
+      primary.route!.push({ destination: { host: `rollouts-demo-experiment-${i}` }, weight }),
+    );
+    return copy;
+  };
+  it("is judged like anyone's: templates at 5 and 5 pass, at 15 and 15 they gain 30 points together", async () => {
+    const e = trustEngine({ rollouts: [istioRollout()] });
+    const ok = await validateAs(e, withTemplates(20, [5, 5]), withTemplates(20, []), argo);
+    expect(ok.review.response?.allowed, messageOf(ok)).toBe(true);
+    const wide = await validateAs(e, withTemplates(20, [15, 15]), withTemplates(20, []), argo);
+    expect(wide.review.response?.allowed).toBe(false);
+    expect(messageOf(wide)).toContain(
+      '2 backends other than the stable one would together gain +30 points',
+    );
+    // The experiment's end returns its traffic to stable.
+    const end = await validateAs(e, withTemplates(20, []), withTemplates(20, [5, 5]), argo);
+    expect(end.review.response?.allowed, messageOf(end)).toBe(true);
+  });
+});
