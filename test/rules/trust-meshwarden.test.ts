@@ -141,6 +141,83 @@ describe("meshwarden's own controller", () => {
   });
 });
 
+/** An A/B/n split over two canaries, as a person keeps it (the backends' order as written). */
+const abn = (primary: number, a: number, b: number): KubeObject => ({
+  apiVersion: 'split.smi-spec.io/v1alpha3',
+  kind: 'TrafficSplit',
+  metadata: { name: 'podinfo', namespace: 'test', uid: 'ts-1' },
+  spec: {
+    service: 'podinfo',
+    backends: [
+      { service: 'podinfo-primary', weight: primary },
+      { service: 'podinfo-canary', weight: a },
+      { service: 'podinfo-canary-b', weight: b },
+    ],
+  },
+});
+const abnServices = [...services, service('podinfo-canary-b')];
+
+function writtenAbn(from: KubeObject, mesh: MeshId): KubeObject {
+  const result = translateTrafficSplit(from, mesh, { services: abnServices });
+  if (!result.ok) throw new Error(result.error);
+  const object = structuredClone(result.objects[0]!);
+  object.metadata = {
+    ...object.metadata,
+    namespace: 'test',
+    labels: { ...object.metadata?.labels, 'app.kubernetes.io/managed-by': 'meshwarden' },
+    ownerReferences: [
+      {
+        apiVersion: from.apiVersion!,
+        kind: 'TrafficSplit',
+        name: 'podinfo',
+        uid: 'ts-1',
+        controller: true,
+      },
+    ],
+  };
+  return object;
+}
+
+/**
+ * The split is where a spread is judged (weightShift.maxTotalStepWeight); the controller only
+ * writes what an admitted split says, so the limit on several canaries never stalls it.
+ */
+describe("meshwarden's own controller: a split over several canaries", () => {
+  for (const mesh of ['istio', 'gateway-api'] as const) {
+    it(`${mesh}: writes a 50/25/25 split admitted with an override; a person writing the same is told the total`, async () => {
+      const facts = {
+        trafficSplits: [abn(50, 25, 25)],
+        services: abnServices,
+        controllerServiceAccount: CONTROLLER,
+      };
+      const object = writtenAbn(abn(50, 25, 25), mesh);
+      const old = writtenAbn(abn(100, 0, 0), mesh);
+      const own = await validateAs(trustEngine(facts, { mesh }), object, old, controller);
+      expect(own.review.response?.allowed, messageOf(own)).toBe(true);
+      const person = await validateAs(trustEngine(facts, { mesh }), object, old, {
+        username: 'bob',
+        groups: [],
+      });
+      expect(person.review.response?.allowed).toBe(false);
+      expect(messageOf(person)).toContain(
+        '2 backends other than the stable one would together gain +50 points',
+      );
+      expect(messageOf(person)).toContain('(maxTotalStepWeight)');
+    });
+
+    it(`${mesh}: a person's 80/10/10 step of the native object passes (+20 together)`, async () => {
+      const facts = { trafficSplits: [abn(80, 10, 10)], services: abnServices };
+      const res = await validateAs(
+        trustEngine(facts, { mesh }),
+        writtenAbn(abn(80, 10, 10), mesh),
+        writtenAbn(abn(100, 0, 0), mesh),
+        { username: 'bob', groups: [] },
+      );
+      expect(res.review.response?.allowed, messageOf(res)).toBe(true);
+    });
+  }
+});
+
 /**
  * The reconciler translates from the watch caches: every Service and every mesh object of the
  * namespace, complete (controller/runtime.ts). The guard must translate the same way, or the
