@@ -140,7 +140,12 @@ describe('maxTotalStepWeight', () => {
     expect(looseningErrors(cluster, { weightShift: { maxTotalStepWeight: 10 } })).toEqual([]);
     const merged = tightest(cluster, { weightShift: { maxTotalStepWeight: 10 } });
     expect(merged.weightShift).toMatchObject({ maxStepWeight: 10, maxTotalStepWeight: 10 });
-    // The cluster's total stays when the namespace lowers only the per-backend step.
+    // The cluster's total stays when the namespace lowers only the per-backend step, whether the
+    // cluster set it or left it to follow its own maxStepWeight (docs/cluster.md).
+    expect(tightest(cluster, { weightShift: { maxStepWeight: 10 } }).weightShift).toMatchObject({
+      maxStepWeight: 10,
+      maxTotalStepWeight: 20,
+    });
     const wide = resolveSpec({ weightShift: { maxStepWeight: 20, maxTotalStepWeight: 40 } });
     expect(tightest(wide, { weightShift: { maxStepWeight: 10 } }).weightShift).toMatchObject({
       maxStepWeight: 10,
