@@ -9,7 +9,12 @@ import {
   type Rational,
 } from '../traffic/rational.js';
 import type { RouteKindId } from '../mesh/routes.js';
-import { readRolloutRouting, type RolloutRouteRef, type RolloutRouting } from './argo-rollout.js';
+import {
+  readRolloutRouting,
+  type ExperimentStep,
+  type RolloutRouteRef,
+  type RolloutRouting,
+} from './argo-rollout.js';
 import {
   backendRef,
   changedRoutes,
@@ -29,11 +34,22 @@ import { describeController, type ControllerVerdict } from './trust-common.js';
  * - `maxTrafficWeight` at the end of the steps: the full promotion;
  * - 0 once fully promoted, when the stable Service already selects the new pods: the reset
  *   (stable 0 → 100, canary 100 → 0);
- * - 0 on abort, or with `dynamicStableScale` a canary weight falling in steps.
+ * - 0 on abort, or with `dynamicStableScale` a canary weight falling in steps;
+ * - at an `experiment` step, each weighted template's Service beside the canary (at the last
+ *   setWeight before that step, or 0 while the canary has no pods), all taken from stable
+ *   (calculateWeightDestinationsFromExperiment).
  */
 
 type Move =
-  { ok: true; what: string; rise: Rational; canary: Rational } | { ok: false; why: string };
+  | {
+      ok: true;
+      what: string;
+      rise: Rational;
+      canary: Rational;
+      /** An experiment step's write: the templates' shares, and its step for messages. */
+      experiment?: { step: ExperimentStep; shares: readonly Rational[] };
+    }
+  | { ok: false; why: string };
 
 /** Which route kinds each of Argo's traffic routers writes. */
 function readerMatches(via: RolloutRouteRef['via'], kind: RouteKindId): boolean {
@@ -140,19 +156,25 @@ function judgeRoute(
   };
   let canary = ZERO;
   let oldCanary = ZERO;
+  // Destinations that are neither canary nor stable: an experiment's templates, or not Argo's.
+  const others: Rational[] = [];
+  let stranger: string | undefined;
+  let oldOthers = ZERO;
   for (const b of route.split.backends) {
     const share = shareOf(route, b.id);
     const which = role(b.id);
-    if (which === undefined && share.num > 0n)
-      return {
-        ok: false,
-        why: `${b.name} is neither the canary nor the stable Service of the Rollout`,
-      };
+    if (which === undefined && share.num > 0n) {
+      others.push(share);
+      stranger ??= b.name;
+    }
     if (which === 'canary') canary = add(canary, share);
   }
   if (old)
-    for (const b of old.split.backends)
-      if (role(b.id) === 'canary') oldCanary = add(oldCanary, shareOf(old, b.id));
+    for (const b of old.split.backends) {
+      const which = role(b.id);
+      if (which === 'canary') oldCanary = add(oldCanary, shareOf(old, b.id));
+      else if (which === undefined) oldOthers = add(oldOthers, shareOf(old, b.id));
+    }
   const one = rational(1n, 1n);
   const rise = subtract(canary, oldCanary);
   // Header and mirror routes (setHeaderRoute, setMirrorRoute) send their matched traffic to the canary.
@@ -166,6 +188,26 @@ function judgeRoute(
   )
     return { ok: false, why: `the Rollout manages routes ${ref.routes.join(', ')}, not this one` };
   if (route.shares === undefined) return { ok: false, why: 'the route sends no traffic' };
+  if (stranger !== undefined) {
+    const step = experimentWritten(r, others, canary);
+    if (!step)
+      return {
+        ok: false,
+        why:
+          r.experiments.length === 0
+            ? `${stranger} is neither the canary nor the stable Service of the Rollout`
+            : `${stranger} is neither the canary nor the stable Service of the Rollout, and the shares beside them (${others.map(formatPercent).join(', ')}, canary ${formatPercent(canary)}) are not an experiment step's templates`,
+      };
+    let templates = ZERO;
+    for (const share of others) templates = add(templates, share);
+    return {
+      ok: true,
+      what: `experiment steps[${step.index}] (templates ${step.weights.join(', ')} of ${r.maxTrafficWeight})`,
+      rise: add(rise, subtract(templates, oldOthers)),
+      canary,
+      experiment: { step, shares: others },
+    };
+  }
   const max = BigInt(r.maxTrafficWeight);
   const at = (w: number) => rational(BigInt(w), max);
   if (compare(canary, one) === 0)
@@ -192,6 +234,30 @@ function judgeRoute(
   };
 }
 
+/**
+ * The experiment step whose weighted templates have exactly these shares (in any order, each out
+ * of maxTrafficWeight), with the canary at the last setWeight before that step or at 0.
+ */
+function experimentWritten(
+  r: RolloutRouting,
+  others: readonly Rational[],
+  canary: Rational,
+): ExperimentStep | undefined {
+  const max = BigInt(r.maxTrafficWeight);
+  const byShare = (a: Rational, b: Rational) => compare(a, b);
+  const written = [...others].sort(byShare);
+  return r.experiments.find((e) => {
+    if (e.weights.length !== written.length || !e.weights.every(Number.isInteger)) return false;
+    const wanted = e.weights.map((w) => rational(BigInt(w), max)).sort(byShare);
+    if (!wanted.every((w, i) => compare(w, written[i]!) === 0)) return false;
+    const before = r.steps.filter((s) => s.index < e.index).at(-1)?.weight ?? 0;
+    return (
+      compare(canary, ZERO) === 0 ||
+      (Number.isInteger(before) && compare(canary, rational(BigInt(before), max)) === 0)
+    );
+  });
+}
+
 function percent(n: number): Rational {
   return rational(BigInt(Math.round(n * 1000)), 100_000n);
 }
@@ -211,9 +277,20 @@ function beyondPolicy(
   moves: readonly Extract<Move, { ok: true }>[],
   ctx: RuleContext,
 ): string[] {
-  const { maxStepWeight, maxCanaryWeight } = ctx.policy.weightShift;
+  const { maxStepWeight, maxTotalStepWeight, maxCanaryWeight } = ctx.policy.weightShift;
   const out: string[] = [];
   for (const m of moves) {
+    if (m.experiment) {
+      const { step, shares } = m.experiment;
+      if (
+        shares.some((t) => compare(t, percent(maxStepWeight)) > 0) ||
+        compare(m.rise, percent(maxTotalStepWeight)) > 0
+      )
+        out.push(
+          `Rollout ${r.namespace}/${r.name} sends ${shares.map(formatPercent).join(', ')} to the templates of the experiment at steps[${step.index}] in one update, beyond the policy (maxStepWeight ${maxStepWeight} each, maxTotalStepWeight ${maxTotalStepWeight} together): change its steps`,
+        );
+      continue;
+    }
     if (compare(m.rise, percent(maxStepWeight)) > 0)
       out.push(
         `Rollout ${r.namespace}/${r.name} steps further than the policy allows (${m.what}, canary to ${formatPercent(m.canary)}; maxStepWeight ${maxStepWeight}): change its steps`,

@@ -257,4 +257,63 @@ describe('Argo Rollouts: an experiment step with weighted templates', () => {
     const end = await validateAs(e, withTemplates(20, []), withTemplates(20, [5, 5]), argo);
     expect(end.review.response?.allowed, messageOf(end)).toBe(true);
   });
+
+  /** The Rollout with an experiment step after setWeight 20: templates at `weights`. */
+  const experimentRollout = (weights: number[]): KubeObject => {
+    const rollout = istioRollout();
+    canaryOf(rollout).steps = [
+      { setWeight: 20 },
+      { pause: { duration: '1m' } },
+      {
+        experiment: {
+          duration: '5m',
+          templates: weights.map((weight, i) => ({
+            name: `t${i}`,
+            specRef: i === 0 ? 'canary' : 'stable',
+            weight,
+          })),
+        },
+      },
+      { setWeight: 40 },
+    ];
+    return rollout;
+  };
+
+  it('allows the experiment step its Rollout declares, even beyond the policy (it was admitted so), and says so', async () => {
+    // Admitted with meshwarden.io/allow-weight-jump: Argo writes exactly these weights, and
+    // refusing them would stall the Rollout at this step.
+    const e = trustEngine({ rollouts: [experimentRollout([15, 15])] });
+    const res = await validateAs(e, withTemplates(20, [15, 15]), withTemplates(20, []), argo);
+    expect(res.review.response?.allowed, messageOf(res)).toBe(true);
+    expect(res.passed?.[0]?.reason).toContain(
+      'for Rollout default/rollouts-demo: experiment steps[2] (templates 15, 15 of 100)',
+    );
+    // The warning is clipped to 120 characters; the audit annotation holds all of it.
+    expect(warningsOf(res)[0]).toMatch(
+      /^Rollout default\/rollouts-demo sends 15%, 15% to the templates of the experiment at steps\[2\]/,
+    );
+    expect(auditOf(res)).toContain(
+      'beyond the policy (maxStepWeight 20 each, maxTotalStepWeight 20 together): change its steps',
+    );
+    // While the canary has no pods Argo writes it at 0 beside the templates.
+    const cold = await validateAs(e, withTemplates(0, [15, 15]), withTemplates(0, []), argo);
+    expect(cold.review.response?.allowed, messageOf(cold)).toBe(true);
+  });
+
+  it('judges experiment writes the Rollout does not declare, and the same write by anyone else', async () => {
+    const e = trustEngine({ rollouts: [experimentRollout([15, 15])] });
+    const other = await validateAs(e, withTemplates(20, [25, 5]), withTemplates(20, []), argo);
+    expect(other.review.response?.allowed).toBe(false);
+    expect(messageOf(other)).toContain(
+      "are not an experiment step's templates (Rollout default/rollouts-demo",
+    );
+    const canary = await validateAs(e, withTemplates(40, [15, 15]), withTemplates(20, []), argo);
+    expect(canary.review.response?.allowed).toBe(false);
+    const person = await validateAs(e, withTemplates(20, [15, 15]), withTemplates(20, []), {
+      username: 'bob',
+      groups: [],
+    });
+    expect(person.review.response?.allowed).toBe(false);
+    expect(messageOf(person)).toContain('(maxTotalStepWeight)');
+  });
 });
