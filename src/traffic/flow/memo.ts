@@ -24,6 +24,7 @@ export class FlowMemo {
   #walks?: Map<RootRef, Map<string, Walk>>;
   #routeCommon?: Map<FlowRoute, CommonBackends>;
   #parts?: Map<FlowObject, ProbeParts>;
+  #uniform?: Map<ProbeParts, readonly Probe[]>;
 
   /** Keyed by the root object and then protocol: no key string is built per look-up. */
   get entries(): Map<RootRef, RootLists> {
@@ -50,6 +51,10 @@ export class FlowMemo {
   /** Each object's probe parts, for its probes and `uniformProbes`. */
   get parts(): Map<FlowObject, ProbeParts> {
     return (this.#parts ??= new Map());
+  }
+  /** The short probe list of `uniformProbes`, per parts (equal parts are one object, see `partsFor`). */
+  get uniform(): Map<ProbeParts, readonly Probe[]> {
+    return (this.#uniform ??= new Map());
   }
 }
 

@@ -52,10 +52,22 @@ function sharedList(parts: ProbeParts, memo: FlowMemo): readonly Probe[] | undef
   return undefined;
 }
 
-/** An object's probe parts, once per review: its probes and `uniformProbes` both need them. */
+/**
+ * An object's probe parts, once per review: its probes and `uniformProbes` both need them. Parts
+ * equal to another object's are that object's (an edit of weights only), so what is kept per parts
+ * is found again for both.
+ */
 function partsFor(object: FlowObject, memo: FlowMemo): ProbeParts {
   let parts = memo.parts.get(object);
-  if (parts === undefined) memo.parts.set(object, (parts = partsOf(object)));
+  if (parts === undefined) {
+    parts = partsOf(object);
+    for (const known of memo.parts.values())
+      if (sameParts(known, parts)) {
+        parts = known;
+        break;
+      }
+    memo.parts.set(object, parts);
+  }
   return parts;
 }
 
@@ -264,6 +276,10 @@ export function uniformProbes(
   for (const protocol of protocols)
     for (const [object, root] of sides)
       if (!servesUniformly(object, root, protocol, memo)) return undefined;
+  // The list depends on the parts alone: the stable-backend search of each object and the pair's
+  // judgement ask for the same one.
+  const known = memo.uniform.get(parts);
+  if (known !== undefined) return known;
   const first = parts.methods.values().next();
   const method = first.done === true ? otherMethod(parts.methods) : first.value;
   const out: Probe[] = protocols.map((protocol) =>
@@ -272,6 +288,7 @@ export function uniformProbes(
       : untargetedProbe(protocol, undefined, '/', '', false),
   );
   for (const probe of parts.targeted.values()) out.push(probe);
+  memo.uniform.set(parts, out);
   return out;
 }
 

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { flowOf } from '../../../src/rules/traffic-edit.js';
-import { probesFor } from '../../../src/traffic/flow/probes.js';
+import { FlowMemo } from '../../../src/traffic/flow/memo.js';
+import { probesFor, uniformProbes } from '../../../src/traffic/flow/probes.js';
 import type { FlowObject } from '../../../src/traffic/flow/model.js';
 import { generatedVirtualService } from '../../helpers/virtual-services.js';
 
@@ -53,5 +54,32 @@ describe('probes', () => {
     expect(keys([plain, named])).toEqual(keys([named]));
     expect(keys([named, plain])).toEqual(keys([named]));
     expect(keys([plain])).toHaveLength(2);
+  });
+});
+
+describe('the short probe list of objects that send all untargeted requests to one route', () => {
+  const side = (o: FlowObject) => [o, o.roots[0]!] as const;
+
+  it('is one list for objects with the same matches (an edit of weights), its own for others', () => {
+    const memo = new FlowMemo();
+    const canary = [{ headers: { 'x-canary': { exact: 'always' } } }];
+    const old = flow(canary);
+    const next = flow(canary);
+    const beta = flow([{ headers: { 'x-beta': { exact: '1' } } }]);
+    const one = uniformProbes([old], [side(old)], memo);
+    expect(one?.map((p) => p.key)).toEqual([
+      'http|*|GET|/',
+      'http|targeted|"header:x-canary"="always",|"/"|GET|*',
+    ]);
+    expect(uniformProbes([old, next], [side(old), side(next)], memo)).toBe(one);
+    expect(uniformProbes([next], [side(next)], memo)).toBe(one);
+    // Another object's targeted match is its own, in either order of asking.
+    const other = uniformProbes([beta], [side(beta)], memo);
+    expect(other?.map((p) => p.key)).toEqual([
+      'http|*|GET|/',
+      'http|targeted|"header:x-beta"="1",|"/"|GET|*',
+    ]);
+    expect(uniformProbes([old, beta], [side(old), side(beta)], memo)?.length).toBe(3);
+    expect(uniformProbes([old], [side(old)], memo)).toBe(one);
   });
 });
