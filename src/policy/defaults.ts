@@ -54,7 +54,10 @@ export function resolveSpec(input: PolicySpecInput = {}): PolicySpec {
     weightShift: {
       enforcement: input.weightShift?.enforcement ?? enforcement,
       ...stepLimits(input.weightShift?.maxStepWeight ?? 20, input.weightShift?.maxTotalStepWeight),
-      maxCanaryWeight: input.weightShift?.maxCanaryWeight ?? 100,
+      ...canaryLimits(
+        input.weightShift?.maxCanaryWeight ?? 100,
+        input.weightShift?.maxTotalCanaryWeight,
+      ),
       minStepIntervalSeconds: input.weightShift?.minStepIntervalSeconds ?? 0,
       overrideGroups: input.weightShift?.overrideGroups ?? ['system:masters'],
       trustedControllers: input.weightShift?.trustedControllers ?? DEFAULT_TRUSTED_CONTROLLERS,
@@ -73,6 +76,18 @@ export function stepLimits(
 ): { maxStepWeight: number; maxTotalStepWeight: number } {
   const total = maxTotalStepWeight ?? maxStepWeight;
   return { maxStepWeight: Math.min(maxStepWeight, total), maxTotalStepWeight: total };
+}
+
+/**
+ * The per-backend and the total share limit, as the step limits: the total defaults to the
+ * per-backend one, and a total below it lowers it.
+ */
+export function canaryLimits(
+  maxCanaryWeight: number,
+  maxTotalCanaryWeight: number | undefined,
+): { maxCanaryWeight: number; maxTotalCanaryWeight: number } {
+  const total = maxTotalCanaryWeight ?? maxCanaryWeight;
+  return { maxCanaryWeight: Math.min(maxCanaryWeight, total), maxTotalCanaryWeight: total };
 }
 
 export const DEFAULT_POLICY_SPEC: PolicySpec = resolveSpec();

@@ -6,7 +6,7 @@ import {
   type PolicySpecInput,
   type TrustedController,
 } from './types.js';
-import { stepLimits } from './defaults.js';
+import { canaryLimits, stepLimits } from './defaults.js';
 
 /** Keys that only the install-namespace policy may set: they describe the cluster, not a namespace. */
 const CLUSTER_ONLY_KEYS = [
@@ -113,6 +113,12 @@ export function looseningErrors(cluster: PolicySpec, override: PolicySpecInput):
     true,
   );
   numberCheck(
+    'spec.weightShift.maxTotalCanaryWeight',
+    ws?.maxTotalCanaryWeight,
+    cluster.weightShift.maxTotalCanaryWeight,
+    true,
+  );
+  numberCheck(
     'spec.weightShift.minStepIntervalSeconds',
     ws?.minStepIntervalSeconds,
     cluster.weightShift.minStepIntervalSeconds,
@@ -182,9 +188,9 @@ export function tightest(cluster: PolicySpec, override: PolicySpecInput): Policy
         Math.min(cluster.weightShift.maxStepWeight, ws.maxStepWeight ?? Infinity),
         Math.min(cluster.weightShift.maxTotalStepWeight, ws.maxTotalStepWeight ?? Infinity),
       ),
-      maxCanaryWeight: Math.min(
-        cluster.weightShift.maxCanaryWeight,
-        ws.maxCanaryWeight ?? Infinity,
+      ...canaryLimits(
+        Math.min(cluster.weightShift.maxCanaryWeight, ws.maxCanaryWeight ?? Infinity),
+        Math.min(cluster.weightShift.maxTotalCanaryWeight, ws.maxTotalCanaryWeight ?? Infinity),
       ),
       minStepIntervalSeconds: Math.max(
         cluster.weightShift.minStepIntervalSeconds,

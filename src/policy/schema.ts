@@ -62,6 +62,7 @@ export const policyDocumentSchema = {
             maxStepWeight: { ...percent, minimum: 1 },
             maxTotalStepWeight: { ...percent, minimum: 1 },
             maxCanaryWeight: { ...percent, minimum: 1 },
+            maxTotalCanaryWeight: { ...percent, minimum: 1 },
             minStepIntervalSeconds: { type: 'integer', minimum: 0, maximum: 86400 },
             overrideGroups: {
               type: 'array',

@@ -49,6 +49,8 @@ export interface PolicySpec {
     /** What all backends but the stable one may gain together; never below maxStepWeight's effect. */
     readonly maxTotalStepWeight: number;
     readonly maxCanaryWeight: number;
+    /** The highest share all backends but the stable one may hold together; never below maxCanaryWeight's effect. */
+    readonly maxTotalCanaryWeight: number;
     readonly minStepIntervalSeconds: number;
     readonly overrideGroups: readonly string[];
     readonly trustedControllers: readonly TrustedController[];
@@ -70,6 +72,7 @@ export interface PolicySpecInput {
     maxStepWeight?: number;
     maxTotalStepWeight?: number;
     maxCanaryWeight?: number;
+    maxTotalCanaryWeight?: number;
     minStepIntervalSeconds?: number;
     overrideGroups?: string[];
     trustedControllers?: TrustedController[];

@@ -84,6 +84,8 @@ describe('values.yaml documentation', () => {
       'policy.weightShift.enforcement',
       // Left unset so it follows policy.weightShift.maxStepWeight.
       'policy.weightShift.maxTotalStepWeight',
+      // Left unset so it follows policy.weightShift.maxCanaryWeight.
+      'policy.weightShift.maxTotalCanaryWeight',
     ]);
     const missing: string[] = [];
     const walk = (node: SchemaNode, path: string[], value: unknown) => {

@@ -65,6 +65,7 @@ const overrideArb: fc.Arbitrary<PolicySpecInput> = fc.record(
         maxStepWeight: fc.integer({ min: 1, max: 100 }),
         maxTotalStepWeight: fc.integer({ min: 1, max: 100 }),
         maxCanaryWeight: fc.integer({ min: 1, max: 100 }),
+        maxTotalCanaryWeight: fc.integer({ min: 1, max: 100 }),
         minStepIntervalSeconds: fc.integer({ min: 0, max: 3600 }),
         overrideGroups: fc.subarray(['system:masters', 'sre', 'devs']),
       },
@@ -98,6 +99,12 @@ describe('tightest', () => {
         );
         expect(merged.weightShift.maxCanaryWeight).toBeLessThanOrEqual(
           cluster.weightShift.maxCanaryWeight,
+        );
+        expect(merged.weightShift.maxTotalCanaryWeight).toBeLessThanOrEqual(
+          cluster.weightShift.maxTotalCanaryWeight,
+        );
+        expect(merged.weightShift.maxCanaryWeight).toBeLessThanOrEqual(
+          merged.weightShift.maxTotalCanaryWeight,
         );
         expect(merged.weightShift.minStepIntervalSeconds).toBeGreaterThanOrEqual(
           cluster.weightShift.minStepIntervalSeconds,
@@ -151,6 +158,28 @@ describe('maxTotalStepWeight', () => {
       maxStepWeight: 10,
       maxTotalStepWeight: 40,
     });
+  });
+});
+
+describe('maxTotalCanaryWeight', () => {
+  it('follows maxCanaryWeight, lowers it when below, and a namespace may only lower it', () => {
+    expect(resolveSpec({ weightShift: { maxCanaryWeight: 50 } }).weightShift).toMatchObject({
+      maxCanaryWeight: 50,
+      maxTotalCanaryWeight: 50,
+    });
+    expect(
+      resolveSpec({ weightShift: { maxCanaryWeight: 80, maxTotalCanaryWeight: 50 } }).weightShift,
+    ).toMatchObject({ maxCanaryWeight: 50, maxTotalCanaryWeight: 50 });
+    const capped = resolveSpec({ weightShift: { maxCanaryWeight: 50 } });
+    expect(looseningErrors(capped, { weightShift: { maxTotalCanaryWeight: 60 } })).toEqual([
+      {
+        key: 'spec.weightShift.maxTotalCanaryWeight',
+        message: "60 is looser than the cluster's 50; a namespace may only lower it (tighten-only)",
+      },
+    ]);
+    expect(
+      tightest(capped, { weightShift: { maxTotalCanaryWeight: 30 } }).weightShift,
+    ).toMatchObject({ maxCanaryWeight: 30, maxTotalCanaryWeight: 30 });
   });
 });
 
