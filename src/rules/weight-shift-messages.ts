@@ -1,7 +1,7 @@
 /** The weight-shift guard's words: what moved, where, from what to what, and the way forward. */
 import type { Violation } from '../admission/rule.js';
 import { ALLOW_WEIGHT_JUMP_ANNOTATION } from '../k8s/keys.js';
-import type { Movement, RootVerdict, Spread } from '../traffic/flow/judge.js';
+import type { Crowd, Movement, RootVerdict, Spread } from '../traffic/flow/judge.js';
 import type { FlowObject, FlowRoute } from '../traffic/flow/model.js';
 import {
   compare,
@@ -20,6 +20,7 @@ export interface Limits {
   readonly maxStepWeight: number;
   readonly maxTotalStepWeight: number;
   readonly maxCanaryWeight: number;
+  readonly maxTotalCanaryWeight: number;
   readonly overrideGroups: readonly string[];
 }
 
@@ -174,5 +175,34 @@ export function capFinding(
       `${w.identity}: ${where}: ${name} would reach ${to}, above maxCanaryWeight ${cap}% for a backend other than the stable one (${nameOf(w, verdict.stable)}); ` +
       `keep it at ${cap}% or less, or ${override(limits)}`,
     summary: `${where}: ${name} would reach ${to}, above maxCanaryWeight ${cap}%`,
+  };
+}
+
+/**
+ * Backends other than the stable one holding more than `maxTotalCanaryWeight` together:
+ * `route 0: 2 backends other than the stable one would together hold 80% of reviews (…)`.
+ */
+export function crowdFinding(
+  w: Wording,
+  verdict: RootVerdict,
+  crowd: Crowd,
+  limits: Limits,
+): Finding | undefined {
+  const cap = limits.maxTotalCanaryWeight;
+  if (cap >= 100 || compare(crowd.total, rational(BigInt(Math.round(cap * 1000)), 100_000n)) <= 0)
+    return undefined;
+  const where = crowd.newRoute?.label ?? verdict.root.label;
+  const parts = crowd.holders
+    .map((h) => `${nameOf(w, h.backend)} ${formatPercent(h.share)}`)
+    .join(', ');
+  const traffic = `${crowd.probe.label === '' ? '' : `${crowd.probe.label} for `}${verdict.root.label}`;
+  const total = formatPercent(crowd.total);
+  return {
+    rule: RULE,
+    field: crowd.newRoute?.path ?? 'spec',
+    message:
+      `${w.identity}: ${where}: ${crowd.holders.length} backends other than the stable one (${nameOf(w, verdict.stable)}) would together hold ${total} of ${traffic}: ${parts}; ` +
+      `the policy allows at most ${cap}% for all of them together (maxTotalCanaryWeight): keep the stable backend at ${100 - cap}% or more, or ${override(limits)}`,
+    summary: `${where}: ${crowd.holders.length} backends other than the stable one would hold ${total} together, above maxTotalCanaryWeight ${cap}%`,
   };
 }

@@ -16,8 +16,10 @@ import { routesUnderReview } from './route-reading.js';
 import { controllerVerdict } from './controller-trust.js';
 import { trafficUnderReview, type TrafficEdit } from './traffic-edit.js';
 import { isRecent } from './weight-change-stamp.js';
+import { largestCrowd } from '../traffic/flow/judge.js';
 import {
   capFinding,
+  crowdFinding,
   RULE,
   spreadFinding,
   stepFinding,
@@ -31,7 +33,7 @@ import {
  * each root's requests reach, class by class, old against new (see docs/traffic.md): a backend
  * other than the root's stable one may gain at most `maxStepWeight` points of any class of
  * untargeted traffic per update, all of them together at most `maxTotalStepWeight`, and each may
- * reach at most `maxCanaryWeight`. Returning all of a root's traffic to its stable backend always
+ * reach at most `maxCanaryWeight`, all of them together at most `maxTotalCanaryWeight`. Returning all of a root's traffic to its stable backend always
  * passes; opt-in (targeted) traffic is not limited.
  */
 export const weightShift: Validator = {
@@ -59,9 +61,14 @@ export const weightShift: Validator = {
       return result(findings, notes, ctx);
     }
     const policy = ctx.policy.weightShift;
-    // A verified Canary moves one canary: its step bounds the total as well.
+    // A verified Canary moves one canary: its step and peak bound the totals as well.
     const limits: Limits = verdict?.limits
-      ? { ...policy, ...verdict.limits, maxTotalStepWeight: verdict.limits.maxStepWeight }
+      ? {
+          ...policy,
+          ...verdict.limits,
+          maxTotalStepWeight: verdict.limits.maxStepWeight,
+          maxTotalCanaryWeight: verdict.limits.maxCanaryWeight,
+        }
       : policy;
     let beyondPolicy = false;
 
@@ -92,6 +99,9 @@ export const weightShift: Validator = {
           push(judged, spreadFinding(w, root, root.spread, limits));
       }
       for (const m of root.peaks) push(judged, capFinding(w, root, m, limits));
+      // Summed only under a cap on the sum (the default, 100%, is none).
+      const crowd = limits.maxTotalCanaryWeight < 100 ? largestCrowd(root) : undefined;
+      if (crowd) push(judged, crowdFinding(w, root, crowd, limits));
       if (verdict?.limits && edit.before)
         beyondPolicy ||=
           root.rises.some((m) => stepFinding(w, root, m, policy) !== undefined) ||

@@ -4,7 +4,7 @@
  * single apply, so every one is refused.
  */
 import { describe, expect, it } from 'vitest';
-import { admit, guardEngine, type Obj } from './guard-harness.js';
+import { admit, applyAll, guardEngine, type Obj } from './guard-harness.js';
 
 type Dest = readonly [string, number];
 const v1only: Dest[] = [['v1', 100]];
@@ -701,5 +701,73 @@ describe('spreading one jump over several backends', () => {
     expect(r.allowed).toBe(false);
     expect(r.message).toMatch(/reviews-v2 would rise from 0% to 25%/);
     expect(r.message).not.toMatch(/maxTotalStepWeight/);
+  });
+});
+
+describe('spreading a canary share over several backends', () => {
+  const three = (a: number, b: number): Dest[] => [
+    ['v1', 100 - a - b],
+    ['v2', a],
+    ['v3', b],
+  ];
+  /** From v1 at 100% (recorded stable) up to 25% for each canary, in steps within both limits. */
+  const upTo25 = (make: (d: Dest[]) => Obj) =>
+    [three(0, 0), three(10, 10), three(20, 20), three(25, 25)].map(make);
+  const ts = (d: Dest[]) => split('v1alpha4', d);
+
+  it('under maxCanaryWeight 50, two canaries at 30 each (60% together) are refused, naming each', async () => {
+    const e = guardEngine({ weightShift: { maxCanaryWeight: 50 } });
+    const stored = await applyAll(e, upTo25(ts));
+    const r = await admit(e, ts(three(30, 30)), stored);
+    expect(r.allowed).toBe(false);
+    expect(r.message).toBe(
+      'TrafficSplit shop/reviews: backends: 2 backends other than the stable one (reviews-v1) would together hold 60% of reviews.shop.svc.cluster.local: reviews-v2 30%, reviews-v3 30%; ' +
+        'the policy allows at most 50% for all of them together (maxTotalCanaryWeight): keep the stable backend at 50% or more, or annotate meshwarden.io/allow-weight-jump with a reason (allowed for system:masters)',
+    );
+  });
+
+  it('on every weighted kind', async () => {
+    const e = guardEngine({ weightShift: { maxTotalCanaryWeight: 50 } });
+    const kinds: ((d: Dest[]) => Obj)[] = [
+      (d) => vs([istioRoute(d)]),
+      (d) => httpRoute([rule(d)]),
+      (d) => gloo([glooRoute(d)]),
+      (d) => router([meshRoute('main', d)]),
+    ];
+    for (const make of kinds) {
+      const stored = await applyAll(e, upTo25(make));
+      const r = await admit(e, make(three(30, 30)), stored);
+      expect(r.allowed, String(make(three(0, 0)).kind)).toBe(false);
+      expect(r.message).toMatch(/would together hold 60% .*\(maxTotalCanaryWeight\)/);
+    }
+  });
+
+  it('judges where the sum rises: moving between canaries above the cap passes, a rollback too', async () => {
+    // Stored at 40/30/30 under the default policy (no cap on the sum), then a cap of 50.
+    const loose = guardEngine({ weightShift: { maxTotalStepWeight: 40 } });
+    const stored = await applyAll(loose, [three(0, 0), three(20, 20), three(30, 30)].map(ts));
+    const e = guardEngine({ weightShift: { maxTotalCanaryWeight: 50 } });
+    const moved = await admit(e, ts(three(40, 20)), stored);
+    expect(moved.allowed, moved.message).toBe(true);
+    const more = await admit(e, ts(three(35, 35)), stored);
+    expect(more.allowed).toBe(false);
+    expect(more.message).toContain('would together hold 70%');
+    const back = await admit(e, ts(three(0, 0)), stored);
+    expect(back.allowed, back.message).toBe(true);
+  });
+
+  it('holds on CREATE with a majority backend, and is off by default (maxCanaryWeight 100)', async () => {
+    const capped = await admit(
+      guardEngine({ weightShift: { maxTotalCanaryWeight: 30 } }),
+      ts(three(20, 20)),
+    );
+    expect(capped.allowed).toBe(false);
+    expect(capped.message).toContain(
+      '2 backends other than the stable one (reviews-v1) would together hold 40%',
+    );
+    const e = guardEngine();
+    const stored = await applyAll(e, upTo25(ts));
+    const r = await admit(e, ts(three(30, 30)), stored);
+    expect(r.allowed, r.message).toBe(true);
   });
 });

@@ -26,6 +26,7 @@ const NOTHING: ReadonlyMap<string, Rational> = new Map();
 const NO_NARROWING: ReadonlyMap<string, string> = new Map();
 const NO_MOVEMENTS: readonly Movement[] = [];
 const NO_NARROWINGS: readonly Narrowing[] = [];
+const NO_CROWD_CLASSES: readonly CrowdClass[] = [];
 
 /** The shares a route gives; a route that fails, cannot be read or serves nothing gives none. */
 export function sharesOf(route: FlowRoute | undefined): ReadonlyMap<string, Rational> {
@@ -141,6 +142,44 @@ export interface Spread {
   readonly moves: readonly Movement[];
 }
 
+/**
+ * The class of one root in which the backends other than the stable one hold the most together
+ * after the edit, counted only where their sum rose and at least two of them hold traffic: one
+ * backend's share is its own peak.
+ */
+export interface Crowd {
+  readonly probe: Probe;
+  /** The sum of their shares after the edit, as a share of the class. */
+  readonly total: Rational;
+  /** Each one's share after the edit, in the new route's order. */
+  readonly holders: readonly { readonly backend: string; readonly share: Rational }[];
+  readonly newRoute: FlowRoute | undefined;
+}
+
+/** One class's shares before and after, kept for `largestCrowd`. */
+export interface CrowdClass {
+  readonly probe: Probe;
+  readonly before: ReadonlyMap<string, Rational>;
+  readonly after: ReadonlyMap<string, Rational>;
+  readonly counted: ReadonlyMap<string, string>;
+  readonly newRoute: FlowRoute | undefined;
+}
+
+/**
+ * The class where the backends other than the root's stable one hold the most together, where
+ * that sum rose and two or more of them hold traffic; undefined without a stable backend.
+ */
+export function largestCrowd(verdict: RootVerdict): Crowd | undefined {
+  const stableId = verdict.stable;
+  if (stableId === undefined) return undefined;
+  let crowd: Crowd | undefined;
+  for (const c of verdict.crowdClasses) {
+    const found = crowdOf(c, stableId);
+    if (found && (!crowd || compare(found.total, crowd.total) > 0)) crowd = found;
+  }
+  return crowd;
+}
+
 export interface Narrowing {
   readonly from: string;
   readonly to: string;
@@ -164,6 +203,11 @@ export interface RootVerdict {
   readonly peaks: readonly Movement[];
   /** Undefined unless two or more backends other than the stable one rose in one class. */
   readonly spread: Spread | undefined;
+  /**
+   * The classes where a backend other than the stable one rose, for `largestCrowd`: summed only
+   * when a policy caps the sum (most do not), since a 50-backend split would sum 49 shares.
+   */
+  readonly crowdClasses: readonly CrowdClass[];
   readonly narrowed: readonly Narrowing[];
 }
 
@@ -217,6 +261,7 @@ export function judgeTraffic(
     let peaks: Map<string, Movement> | undefined;
     let narrowed: Map<string, Narrowing> | undefined;
     let spread: Spread | undefined;
+    let crowdClasses: CrowdClass[] | undefined;
     let moved = false;
     let targetedMoved = false;
     let allStable = true;
@@ -271,6 +316,8 @@ export function judgeTraffic(
           if (!spread || compare(total, spread.total) > 0)
             spread = { probe, total, moves: classRises };
         }
+        if (classRises !== undefined && stableId !== undefined)
+          (crowdClasses ??= []).push({ probe, before: o, after: n, counted, newRoute: s.after });
       }
     }
     if (moved) movedAny = true;
@@ -285,6 +332,7 @@ export function judgeTraffic(
       rises: rises ? [...rises.values()] : NO_MOVEMENTS,
       peaks: peaks ? [...peaks.values()] : NO_MOVEMENTS,
       spread,
+      crowdClasses: crowdClasses ?? NO_CROWD_CLASSES,
       narrowed: narrowed ? [...narrowed.values()] : NO_NARROWINGS,
     };
   });
@@ -293,6 +341,22 @@ export function judgeTraffic(
   );
   const zeroRoutes = after.routes.filter((r) => r.outcome.kind === 'zero' && !oldZero.has(r.key));
   return { roots, changed, moved: movedAny, zeroRoutes };
+}
+
+/** What the backends other than the stable one hold together in one class, where that rose. */
+function crowdOf(c: CrowdClass, stableId: string): Crowd | undefined {
+  const { before: o, after: n, counted, probe, newRoute } = c;
+  const holders: { backend: string; share: Rational }[] = [];
+  let total = ZERO;
+  for (const [b, share] of n) {
+    if (b === stableId || (counted.get(b) ?? b) === stableId || share.num === 0n) continue;
+    holders.push({ backend: b, share });
+    total = add(total, share);
+  }
+  if (holders.length < 2) return undefined;
+  let before = ZERO;
+  for (const [b, share] of o) if (b !== stableId) before = add(before, share);
+  return compare(total, before) > 0 ? { probe, total, holders, newRoute } : undefined;
 }
 
 /**

@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { flowOf } from '../../../src/rules/traffic-edit.js';
-import { judgeTraffic } from '../../../src/traffic/flow/judge.js';
+import { judgeTraffic, largestCrowd, type Judgement } from '../../../src/traffic/flow/judge.js';
 import { FlowMemo } from '../../../src/traffic/flow/memo.js';
 import { objectProbes, pairProbes, probesFor } from '../../../src/traffic/flow/probes.js';
 import { stableAfter, stableBefore } from '../../../src/traffic/flow/stable.js';
@@ -79,6 +79,18 @@ const canary = (weight: number): Parameters<typeof toObject>[0] => ({
   ],
 });
 
+/**
+ * The judgement as the rule reads it: the classes kept for the sum of canary shares are
+ * compared by the largest sum they give (the memo's short probe list keeps fewer of them).
+ */
+const decided = (j: Judgement) => ({
+  ...j,
+  roots: j.roots.map(({ crowdClasses: _, ...root }) => ({
+    ...root,
+    crowd: largestCrowd({ ...root, crowdClasses: _ }),
+  })),
+});
+
 describe('the flow memo', () => {
   it('asks one untargeted probe per protocol when every request of a root takes one route', () => {
     const before = flowOf(toObject(canary(10)), 'shop')!;
@@ -86,7 +98,7 @@ describe('the flow memo', () => {
     const memo = new FlowMemo();
     const stable = stableBefore(before, undefined, memo);
     const judgement = judgeTraffic(before, after, stable, memo);
-    expect(judgement).toEqual(judgeTraffic(before, after, stable));
+    expect(decided(judgement)).toEqual(decided(judgeTraffic(before, after, stable)));
     expect(judgement.roots[0]!.rises.map((r) => r.backend)).toEqual([
       'reviews.shop.svc.cluster.local#v2',
     ]);
@@ -109,8 +121,8 @@ describe('the flow memo', () => {
         );
         expect(objectProbes(after, memo)).toEqual(probesFor([after]));
         expect(pairProbes(before, after, memo)).toEqual(probesFor([before, after]));
-        expect(judgeTraffic(before, after, stable, memo)).toEqual(
-          judgeTraffic(before, after, stable),
+        expect(decided(judgeTraffic(before, after, stable, memo))).toEqual(
+          decided(judgeTraffic(before, after, stable)),
         );
         expect(stableBefore(after, undefined, memo)).toEqual(stableBefore(after, undefined));
       }),
