@@ -277,7 +277,8 @@ function beyondPolicy(
   moves: readonly Extract<Move, { ok: true }>[],
   ctx: RuleContext,
 ): string[] {
-  const { maxStepWeight, maxTotalStepWeight, maxCanaryWeight } = ctx.policy.weightShift;
+  const { maxStepWeight, maxTotalStepWeight, maxCanaryWeight, maxTotalCanaryWeight } =
+    ctx.policy.weightShift;
   const out: string[] = [];
   for (const m of moves) {
     if (m.experiment) {
@@ -288,6 +289,12 @@ function beyondPolicy(
       )
         out.push(
           `Rollout ${r.namespace}/${r.name} sends ${shares.map(formatPercent).join(', ')} to the templates of the experiment at steps[${step.index}] in one update, beyond the policy (maxStepWeight ${maxStepWeight} each, maxTotalStepWeight ${maxTotalStepWeight} together): change its steps`,
+        );
+      let held = m.canary;
+      for (const t of shares) held = add(held, t);
+      if (maxTotalCanaryWeight < 100 && compare(held, percent(maxTotalCanaryWeight)) > 0)
+        out.push(
+          `Rollout ${r.namespace}/${r.name} holds ${formatPercent(held)} beside the stable version at the experiment at steps[${step.index}], above maxTotalCanaryWeight ${maxTotalCanaryWeight}%: change its steps`,
         );
       continue;
     }

@@ -172,6 +172,20 @@ describe('Argo Rollouts are held to the policy', () => {
     const wide = trustEngine({}, { weightShift: { maxTotalStepWeight: 30 } });
     const passes = await validateAs(wide, withExperiment([15, 15]), undefined, person);
     expect(passes.review.response?.allowed, messageOf(passes)).toBe(true);
+    // Beside the templates the canary keeps setWeight 20: 40% off the stable version.
+    const capped = trustEngine({}, { weightShift: { maxCanaryWeight: 30 } });
+    const held = await validateAs(capped, withExperiment([10, 10]), undefined, person);
+    expect(held.review.response?.allowed).toBe(false);
+    expect(messageOf(held)).toBe(
+      'Rollout default/rollouts-demo: the experiment at steps[1] puts 20% on the canary and 10%, 10% on its templates (40% beside the stable version); ' +
+        "the policy allows at most 30% per backend (weightShift.maxCanaryWeight) and 30% for all of them together (weightShift.maxTotalCanaryWeight): lower the templates' weights or the setWeight before them",
+    );
+    const room = trustEngine(
+      {},
+      { weightShift: { maxCanaryWeight: 30, maxTotalCanaryWeight: 40 } },
+    );
+    const fits = await validateAs(room, withExperiment([10, 10]), undefined, person);
+    expect(fits.review.response?.allowed, messageOf(fits)).toBe(true);
   });
   it('leaves Rollouts without traffic routing alone', async () => {
     const res = await validateAs(trustEngine(), rollout('rollout-canary.yaml'), undefined, person);

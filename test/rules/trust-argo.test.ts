@@ -300,6 +300,18 @@ describe('Argo Rollouts: an experiment step with weighted templates', () => {
     expect(cold.review.response?.allowed, messageOf(cold)).toBe(true);
   });
 
+  it('says when the declared experiment holds more beside stable than maxTotalCanaryWeight', async () => {
+    const e = trustEngine(
+      { rollouts: [experimentRollout([15, 15])] },
+      { weightShift: { maxTotalCanaryWeight: 40 } },
+    );
+    const res = await validateAs(e, withTemplates(20, [15, 15]), withTemplates(20, []), argo);
+    expect(res.review.response?.allowed, messageOf(res)).toBe(true);
+    expect(auditOf(res)).toContain(
+      'Rollout default/rollouts-demo holds 50% beside the stable version at the experiment at steps[2], above maxTotalCanaryWeight 40%: change its steps',
+    );
+  });
+
   it('judges experiment writes the Rollout does not declare, and the same write by anyone else', async () => {
     const e = trustEngine({ rollouts: [experimentRollout([15, 15])] });
     const other = await validateAs(e, withTemplates(20, [25, 5]), withTemplates(20, []), argo);
