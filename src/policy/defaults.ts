@@ -67,27 +67,29 @@ export function resolveSpec(input: PolicySpecInput = {}): PolicySpec {
 }
 
 /**
- * The per-backend and the total step limit. The total defaults to the per-backend one, and a
- * total below it lowers it: one backend's rise is also the total of that update.
+ * A per-backend limit and the limit for all backends but the stable one together. The total
+ * defaults to the per-backend one, and a total below it lowers it: one backend alone is also all
+ * of them.
  */
+function perBackendAndTotal(each: number, total: number | undefined): [number, number] {
+  const all = total ?? each;
+  return [Math.min(each, all), all];
+}
+
 export function stepLimits(
   maxStepWeight: number,
   maxTotalStepWeight: number | undefined,
 ): { maxStepWeight: number; maxTotalStepWeight: number } {
-  const total = maxTotalStepWeight ?? maxStepWeight;
-  return { maxStepWeight: Math.min(maxStepWeight, total), maxTotalStepWeight: total };
+  const [each, all] = perBackendAndTotal(maxStepWeight, maxTotalStepWeight);
+  return { maxStepWeight: each, maxTotalStepWeight: all };
 }
 
-/**
- * The per-backend and the total share limit, as the step limits: the total defaults to the
- * per-backend one, and a total below it lowers it.
- */
 export function canaryLimits(
   maxCanaryWeight: number,
   maxTotalCanaryWeight: number | undefined,
 ): { maxCanaryWeight: number; maxTotalCanaryWeight: number } {
-  const total = maxTotalCanaryWeight ?? maxCanaryWeight;
-  return { maxCanaryWeight: Math.min(maxCanaryWeight, total), maxTotalCanaryWeight: total };
+  const [each, all] = perBackendAndTotal(maxCanaryWeight, maxTotalCanaryWeight);
+  return { maxCanaryWeight: each, maxTotalCanaryWeight: all };
 }
 
 export const DEFAULT_POLICY_SPEC: PolicySpec = resolveSpec();

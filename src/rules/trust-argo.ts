@@ -1,8 +1,10 @@
 import type { RuleContext } from '../admission/rule.js';
 import type { KubeObject } from '../k8s/objects.js';
 import {
+  add,
   compare,
   formatPercent,
+  percentShare,
   rational,
   subtract,
   ZERO,
@@ -258,14 +260,6 @@ function experimentWritten(
   });
 }
 
-function percent(n: number): Rational {
-  return rational(BigInt(Math.round(n * 1000)), 100_000n);
-}
-
-function add(a: Rational, b: Rational): Rational {
-  return rational(a.num * b.den + b.num * a.den, a.den * b.den);
-}
-
 function describeMoves(r: RolloutRouting): string {
   const weights = r.steps.map((s) => s.weight).join(', ');
   return `setWeight ${weights || 'none'}, full promotion ${r.maxTrafficWeight}, reset or abort 0`;
@@ -284,28 +278,28 @@ function beyondPolicy(
     if (m.experiment) {
       const { step, shares } = m.experiment;
       if (
-        shares.some((t) => compare(t, percent(maxStepWeight)) > 0) ||
-        compare(m.rise, percent(maxTotalStepWeight)) > 0
+        shares.some((t) => compare(t, percentShare(maxStepWeight)) > 0) ||
+        compare(m.rise, percentShare(maxTotalStepWeight)) > 0
       )
         out.push(
           `Rollout ${r.namespace}/${r.name} sends ${shares.map(formatPercent).join(', ')} to the templates of the experiment at steps[${step.index}] in one update, beyond the policy (maxStepWeight ${maxStepWeight} each, maxTotalStepWeight ${maxTotalStepWeight} together): change its steps`,
         );
       let held = m.canary;
       for (const t of shares) held = add(held, t);
-      if (maxTotalCanaryWeight < 100 && compare(held, percent(maxTotalCanaryWeight)) > 0)
+      if (maxTotalCanaryWeight < 100 && compare(held, percentShare(maxTotalCanaryWeight)) > 0)
         out.push(
           `Rollout ${r.namespace}/${r.name} holds ${formatPercent(held)} beside the stable version at the experiment at steps[${step.index}], above maxTotalCanaryWeight ${maxTotalCanaryWeight}%: change its steps`,
         );
       continue;
     }
-    if (compare(m.rise, percent(maxStepWeight)) > 0)
+    if (compare(m.rise, percentShare(maxStepWeight)) > 0)
       out.push(
         `Rollout ${r.namespace}/${r.name} steps further than the policy allows (${m.what}, canary to ${formatPercent(m.canary)}; maxStepWeight ${maxStepWeight}): change its steps`,
       );
     else if (
       maxCanaryWeight < 100 &&
       compare(m.canary, rational(1n, 1n)) < 0 &&
-      compare(m.canary, percent(maxCanaryWeight)) > 0
+      compare(m.canary, percentShare(maxCanaryWeight)) > 0
     )
       out.push(
         `Rollout ${r.namespace}/${r.name} sends ${formatPercent(m.canary)} to its canary, above maxCanaryWeight ${maxCanaryWeight}%: change its steps`,

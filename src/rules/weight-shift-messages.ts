@@ -6,6 +6,7 @@ import type { FlowObject, FlowRoute } from '../traffic/flow/model.js';
 import {
   compare,
   formatPercent,
+  percentShare,
   rational,
   subtract,
   percentagePoints,
@@ -106,7 +107,7 @@ export function stepFinding(
 ): Finding | undefined {
   const max = limits.maxStepWeight;
   const rise = percentagePoints(subtract(m.after, m.before));
-  if (compare(rise, rational(BigInt(Math.round(max * 1000)), 1000n)) <= 0) return undefined;
+  if (compare(subtract(m.after, m.before), percentShare(max)) <= 0) return undefined;
   const steps = stepsThrough(percentNumber(m.before), percentNumber(m.after), max);
   const name = nameOf(w, m.backend);
   return {
@@ -129,7 +130,7 @@ export function spreadFinding(
 ): Finding | undefined {
   const max = limits.maxTotalStepWeight;
   const total = percentagePoints(spread.total);
-  if (compare(total, rational(BigInt(Math.round(max * 1000)), 1000n)) <= 0) return undefined;
+  if (compare(spread.total, percentShare(max)) <= 0) return undefined;
   const first = spread.moves[0];
   const where = first?.newRoute?.label ?? verdict.root.label;
   const parts = spread.moves
@@ -163,8 +164,7 @@ export function capFinding(
   limits: Limits,
 ): Finding | undefined {
   const cap = limits.maxCanaryWeight;
-  if (cap >= 100 || compare(m.after, rational(BigInt(Math.round(cap * 1000)), 100_000n)) <= 0)
-    return undefined;
+  if (cap >= 100 || compare(m.after, percentShare(cap)) <= 0) return undefined;
   const to = formatPercent(m.after);
   const name = nameOf(w, m.backend);
   const where = m.newRoute?.label ?? verdict.root.label;
@@ -189,8 +189,7 @@ export function crowdFinding(
   limits: Limits,
 ): Finding | undefined {
   const cap = limits.maxTotalCanaryWeight;
-  if (cap >= 100 || compare(crowd.total, rational(BigInt(Math.round(cap * 1000)), 100_000n)) <= 0)
-    return undefined;
+  if (cap >= 100 || compare(crowd.total, percentShare(cap)) <= 0) return undefined;
   const where = crowd.newRoute?.label ?? verdict.root.label;
   const parts = crowd.holders
     .map((h) => `${nameOf(w, h.backend)} ${formatPercent(h.share)}`)

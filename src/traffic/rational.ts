@@ -94,6 +94,11 @@ export function compareRises(a1: Rational, a0: Rational, b1: Rational, b0: Ratio
   return left < right ? -1 : left > right ? 1 : 0;
 }
 
+/** A policy percentage (a number, to a thousandth) as a share: `20` gives `1/5`. */
+export function percentShare(percent: number): Rational {
+  return rational(BigInt(Math.round(percent * 1000)), 100_000n);
+}
+
 /** The share expressed in percentage points, exactly (`1/3` gives `100/3`). */
 export function percentagePoints(share: Rational): Rational {
   return rational(share.num * 100n, share.den);
