@@ -30,6 +30,8 @@ export interface SetWeightStep {
 export interface ExperimentStep {
   readonly index: number;
   readonly weights: readonly number[];
+  /** The canary's weight beside the templates: the last setWeight before this step, or 0. */
+  readonly canaryWeight: number;
   /** `spec.strategy.canary.steps[3].experiment.templates`. */
   readonly path: string;
 }
@@ -123,6 +125,7 @@ export function readRolloutRouting(rollout: KubeObject): RolloutRouting {
       experiments.push({
         index,
         weights,
+        canaryWeight: steps.at(-1)?.weight ?? 0,
         path: `spec.strategy.canary.steps[${index}].experiment.templates`,
       });
   });

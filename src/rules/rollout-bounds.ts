@@ -65,33 +65,31 @@ export const rolloutBounds: Validator = {
       });
     for (const e of routing.experiments) {
       const percentsOf = e.weights.map((w) => w * scale);
+      const templates = percentsOf.map((p) => `${formatWeights([p])}%`).join(', ');
       const sum = percentsOf.reduce((a, b) => a + b, 0);
       const widest = Math.max(...percentsOf);
-      if (sum <= total && widest <= max) continue;
-      found.push({
-        rule: RULE,
-        field: e.path,
-        message:
-          `${id}: the experiment at steps[${e.index}] sends ${percentsOf.map((p) => `${formatWeights([p])}%`).join(', ')} to its templates (${formatWeights([sum])}% together) in one update, all taken from the stable version; ` +
-          `the policy allows +${max} points per backend (weightShift.maxStepWeight) and +${total} for all of them together (weightShift.maxTotalStepWeight): give the templates weights of at most ${formatWeights([max / scale])} each and ${formatWeights([total / scale])} together`,
-        summary: `${id}: experiment weights ${formatWeights(e.weights)} exceed ${sum > total ? `maxTotalStepWeight ${total}` : `maxStepWeight ${max}`}`,
-      });
-    }
-    // Beside the templates the canary keeps the last setWeight before the experiment.
-    for (const e of routing.experiments) {
-      const percentsOf = e.weights.map((w) => w * scale);
-      const canary = (routing.steps.filter((s) => s.index < e.index).at(-1)?.weight ?? 0) * scale;
-      const held = canary + percentsOf.reduce((a, b) => a + b, 0);
-      if ((totalCap >= 100 || held <= totalCap) && (cap >= 100 || Math.max(...percentsOf) <= cap))
-        continue;
-      found.push({
-        rule: RULE,
-        field: e.path,
-        message:
-          `${id}: the experiment at steps[${e.index}] puts ${formatWeights([canary])}% on the canary and ${percentsOf.map((p) => `${formatWeights([p])}%`).join(', ')} on its templates (${formatWeights([held])}% beside the stable version); ` +
-          `the policy allows at most ${cap}% per backend (weightShift.maxCanaryWeight) and ${totalCap}% for all of them together (weightShift.maxTotalCanaryWeight): lower the templates' weights or the setWeight before them`,
-        summary: `${id}: experiment at steps[${e.index}] holds ${formatWeights([held])}% beside stable, above maxTotalCanaryWeight ${totalCap}%`,
-      });
+      if (sum > total || widest > max)
+        found.push({
+          rule: RULE,
+          field: e.path,
+          message:
+            `${id}: the experiment at steps[${e.index}] sends ${templates} to its templates (${formatWeights([sum])}% together) in one update, all taken from the stable version; ` +
+            `the policy allows +${max} points per backend (weightShift.maxStepWeight) and +${total} for all of them together (weightShift.maxTotalStepWeight): give the templates weights of at most ${formatWeights([max / scale])} each and ${formatWeights([total / scale])} together`,
+          summary: `${id}: experiment weights ${formatWeights(e.weights)} exceed ${sum > total ? `maxTotalStepWeight ${total}` : `maxStepWeight ${max}`}`,
+        });
+      // Beside the templates the canary keeps the last setWeight before the experiment.
+      const canary = e.canaryWeight * scale;
+      const held = canary + sum;
+      const overTotal = totalCap < 100 && held > totalCap;
+      if (overTotal || (cap < 100 && widest > cap))
+        found.push({
+          rule: RULE,
+          field: e.path,
+          message:
+            `${id}: the experiment at steps[${e.index}] puts ${formatWeights([canary])}% on the canary and ${templates} on its templates (${formatWeights([held])}% beside the stable version); ` +
+            `the policy allows at most ${cap}% per backend (weightShift.maxCanaryWeight) and ${totalCap}% for all of them together (weightShift.maxTotalCanaryWeight): lower the templates' weights or the setWeight before them`,
+          summary: `${id}: experiment at steps[${e.index}] holds ${formatWeights([held])}% beside stable, above ${overTotal ? `maxTotalCanaryWeight ${totalCap}` : `maxCanaryWeight ${cap}`}%`,
+        });
     }
     return found.length === 0
       ? NO_FINDINGS

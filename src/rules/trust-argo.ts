@@ -252,7 +252,7 @@ function experimentWritten(
     if (e.weights.length !== written.length || !e.weights.every(Number.isInteger)) return false;
     const wanted = e.weights.map((w) => rational(BigInt(w), max)).sort(byShare);
     if (!wanted.every((w, i) => compare(w, written[i]!) === 0)) return false;
-    const before = r.steps.filter((s) => s.index < e.index).at(-1)?.weight ?? 0;
+    const before = e.canaryWeight;
     return (
       compare(canary, ZERO) === 0 ||
       (Number.isInteger(before) && compare(canary, rational(BigInt(before), max)) === 0)
