@@ -30,8 +30,8 @@ const split = (primary: number, canary: number, uid = 'ts-1'): KubeObject => ({
 });
 
 /** What the reconciler applies for a split: its translation, labelled and owned (ownedCopy). */
-function written(from: KubeObject, mesh: MeshId): KubeObject {
-  const result = translateTrafficSplit(from, mesh, { services });
+function written(from: KubeObject, mesh: MeshId, known: KubeObject[] = services): KubeObject {
+  const result = translateTrafficSplit(from, mesh, { services: known });
   if (!result.ok) throw new Error(result.error);
   const object = structuredClone(result.objects[0]!);
   object.metadata = {
@@ -157,26 +157,7 @@ const abn = (primary: number, a: number, b: number): KubeObject => ({
 });
 const abnServices = [...services, service('podinfo-canary-b')];
 
-function writtenAbn(from: KubeObject, mesh: MeshId): KubeObject {
-  const result = translateTrafficSplit(from, mesh, { services: abnServices });
-  if (!result.ok) throw new Error(result.error);
-  const object = structuredClone(result.objects[0]!);
-  object.metadata = {
-    ...object.metadata,
-    namespace: 'test',
-    labels: { ...object.metadata?.labels, 'app.kubernetes.io/managed-by': 'meshwarden' },
-    ownerReferences: [
-      {
-        apiVersion: from.apiVersion!,
-        kind: 'TrafficSplit',
-        name: 'podinfo',
-        uid: 'ts-1',
-        controller: true,
-      },
-    ],
-  };
-  return object;
-}
+const writtenAbn = (from: KubeObject, mesh: MeshId) => written(from, mesh, abnServices);
 
 /**
  * The split is where a spread is judged (weightShift.maxTotalStepWeight); the controller only
