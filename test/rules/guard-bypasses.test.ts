@@ -4,7 +4,15 @@
  * single apply, so every one is refused.
  */
 import { describe, expect, it } from 'vitest';
-import { admit, applyAll, guardEngine, type Obj } from './guard-harness.js';
+import {
+  admit,
+  annotations,
+  applyAll,
+  guardEngine,
+  validateOnly,
+  withMeta,
+  type Obj,
+} from './guard-harness.js';
 
 type Dest = readonly [string, number];
 const v1only: Dest[] = [['v1', 100]];
@@ -754,6 +762,30 @@ describe('spreading a canary share over several backends', () => {
     expect(more.message).toContain('would together hold 70%');
     const back = await admit(e, ts(three(0, 0)), stored);
     expect(back.allowed, back.message).toBe(true);
+  });
+
+  it('lets Argo CD or Flux re-apply an unchanged object above both totals, and refuses a forged stable record', async () => {
+    const loose = guardEngine({ weightShift: { maxTotalStepWeight: 40 } });
+    const stored = await applyAll(loose, [three(0, 0), three(20, 20), three(30, 30)].map(ts));
+    const e = guardEngine({ weightShift: { maxTotalCanaryWeight: 50 } });
+    const argocd = { username: 'system:serviceaccount:argocd:argocd-application-controller' };
+    const sync = await admit(e, structuredClone(stored), stored, argocd);
+    expect(sync.allowed, sync.message).toBe(true);
+    // Naming a canary stable in the record, to take it out of the sum: /mutate writes the record
+    // back, and /validate alone (the mutating webhook skipped) refuses it.
+    const record = 'meshwarden.io/stable-backends';
+    const forged = withMeta(stored, {
+      annotations: {
+        ...annotations(stored),
+        [record]: '{"reviews.shop.svc.cluster.local":"reviews-v2"}',
+      },
+    });
+    const mutated = await admit(e, structuredClone(forged), stored);
+    expect(mutated.allowed, mutated.message).toBe(true);
+    expect(annotations(mutated.stored)[record]).toBe(annotations(stored)[record]);
+    const r = await validateOnly(e, structuredClone(forged), stored);
+    expect(r.allowed).toBe(false);
+    expect(r.message).toContain("only meshwarden's mutating webhook writes it");
   });
 
   it('holds on CREATE with a majority backend, and is off by default (maxCanaryWeight 100)', async () => {
