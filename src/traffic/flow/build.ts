@@ -63,6 +63,8 @@ export function serviceHost(name: string, namespace: string): string {
 type HostCache = Map<string, Map<string, string>>;
 const FQDNS: HostCache = new Map();
 const SERVICE_HOSTS: HostCache = new Map();
+/** Backend ids with a subset (`host#v2`), by host and subset: they key the share maps too. */
+const SUBSET_IDS: HostCache = new Map();
 const MAX_CACHED_HOSTS = 4096;
 let cachedHosts = 0;
 
@@ -74,6 +76,7 @@ function remember(cache: HostCache, namespace: string, name: string, host: strin
   if (cachedHosts >= MAX_CACHED_HOSTS) {
     FQDNS.clear();
     SERVICE_HOSTS.clear();
+    SUBSET_IDS.clear();
     cachedHosts = 0;
   }
   let names = cache.get(namespace);
@@ -81,6 +84,10 @@ function remember(cache: HostCache, namespace: string, name: string, host: strin
   names.set(name, host);
   cachedHosts += 1;
   return host;
+}
+
+function subsetId(base: string, subset: string): string {
+  return known(SUBSET_IDS, base, subset) ?? remember(SUBSET_IDS, base, subset, `${base}#${subset}`);
 }
 
 /** Splits a backend id into what it addresses and its subset (`host#v2` → host, v2). */
@@ -148,7 +155,7 @@ export function finish(
       b.port !== undefined &&
       Number.isNaN(ports.get(b.base)?.get(b.subset ?? '') ?? 0);
     const base = many ? `${b.base}:${b.port}` : b.base;
-    return b.subset === undefined ? base : `${base}#${b.subset}`;
+    return b.subset === undefined ? base : subsetId(base, b.subset);
   };
   // The readers make their pending routes for this call: a spread copy of each cost more than
   // settling it.
@@ -184,6 +191,18 @@ export function finish(
 function portConflicts(
   routes: readonly PendingRoute[],
 ): Map<string, Map<string, number>> | undefined {
+  // A conflict needs two different ports; one port everywhere (the usual case) needs no maps.
+  let onePort: number | undefined;
+  let manyPorts = false;
+  for (const r of routes) {
+    if (r.outcome.kind !== 'backends') continue;
+    for (const b of r.outcome.backends) {
+      if (b.port === undefined || b.port === onePort) continue;
+      if (onePort === undefined) onePort = b.port;
+      else manyPorts = true;
+    }
+  }
+  if (!manyPorts) return undefined;
   let ports: Map<string, Map<string, number>> | undefined;
   let conflict = false;
   for (const r of routes) {
@@ -271,7 +290,7 @@ function exactShares(
 }
 
 function dedupeRoots(roots: readonly RootRef[]): readonly RootRef[] {
-  if (roots.length < 2) return roots;
+  if (!hasRepeat(roots, (r) => r.key)) return roots;
   const seen = new Map<string, RootRef>();
   for (const r of roots) if (!seen.has(r.key)) seen.set(r.key, r);
   return [...seen.values()];
