@@ -84,7 +84,9 @@ export function evaluateCondition(c: Condition, probe: Probe, root: RootRef, mem
     case 'header':
     case 'query':
     case 'cookie': {
-      const got = probe.values.get(`${c.kind}:${c.name.toLowerCase()}`);
+      // Untargeted probes carry no values: no look-up key is built for them.
+      const got =
+        probe.values.size === 0 ? undefined : probe.values.get(`${c.kind}:${c.name.toLowerCase()}`);
       let hit: boolean | undefined;
       if (got === undefined) hit = false;
       else if (typeof got === 'string') hit = valueMatches(c.op, c.value, got);

@@ -311,9 +311,14 @@ function targetedProbe(protocol: string, alt: readonly Condition[]): Probe {
     else if (c.kind === 'method' && c.values[0] !== undefined) method = c.values[0];
     else if (c.kind === 'port') port = c.port;
   }
-  // Quoted strings joined (unambiguous, and far cheaper than serializing the entries).
+  // Quoted strings joined (unambiguous, and far cheaper than serializing the entries); the label
+  // is gathered in the same pass.
   let key = `${protocol}|targeted|`;
-  for (const [name, v] of values) key += `${JSON.stringify(name)}=${matchText(v)},`;
+  let names = '';
+  for (const [name, v] of values) {
+    key += `${JSON.stringify(name)}=${matchText(v)},`;
+    names = names === '' ? name : `${names}, ${name}`;
+  }
   key += `|${matchText(path)}|${method}|${port ?? '*'}`;
   return withPort(
     {
@@ -323,7 +328,7 @@ function targetedProbe(protocol: string, alt: readonly Condition[]): Probe {
       protocol,
       values,
       targeted: true,
-      label: `requests carrying ${[...values.keys()].join(', ')}`,
+      label: `requests carrying ${names}`,
     },
     port,
   );
