@@ -109,9 +109,13 @@ export function istioFlow(
   namespace: string,
 ): FlowObject {
   const spec = asRecord(object.spec) ?? {};
-  const hosts = (asArray(spec.hosts) ?? [])
-    .filter((h): h is string => typeof h === 'string')
-    .map((h) => hostFqdn(h, namespace));
+  // A short name and its FQDN are one host (one root), and most objects list both.
+  const hosts: string[] = [];
+  for (const h of asArray(spec.hosts) ?? []) {
+    if (typeof h !== 'string') continue;
+    const fqdn = hostFqdn(h, namespace);
+    if (!hosts.includes(fqdn)) hosts.push(fqdn);
+  }
   const gateways = (asArray(spec.gateways) ?? [])
     .filter((g): g is string => typeof g === 'string')
     .map((g) => gatewayName(g, namespace));
