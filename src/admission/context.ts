@@ -47,21 +47,17 @@ export function excludedBecause(ctx: RuleContext): string | undefined {
 }
 
 /**
- * A memo that lives as long as one review; its maps are made on first use. A plain map: it is
- * dropped with the review, and a weak map's entries cost the garbage collector more.
+ * A memo that lives as long as one review. Rules keep a few values per review (the object and
+ * the old one, a key or two each): a list searched in order, dropped with the review, costs less
+ * than maps of maps (and a weak map's entries cost the garbage collector more).
  */
 function reviewMemo(): RuleContext['memo'] {
-  let byObject: Map<object, Map<string, unknown>> | undefined;
+  const entries: { readonly object: object; readonly key: string; readonly value: unknown }[] = [];
   return <T>(object: object, key: string, compute: () => T): T => {
-    byObject ??= new Map();
-    let values = byObject.get(object);
-    if (values === undefined) {
-      values = new Map();
-      byObject.set(object, values);
-    }
-    if (values.has(key)) return values.get(key) as T;
+    for (const e of entries) if (e.object === object && e.key === key) return e.value as T;
+    // Computed before it is listed: a computation may ask the memo for other values.
     const value = compute();
-    values.set(key, value);
+    entries.push({ object, key, value });
     return value;
   };
 }
