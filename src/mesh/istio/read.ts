@@ -34,8 +34,14 @@ export function readIstioVirtualService(
       ],
     };
   }
-  const hosts = asArray(spec.hosts)?.filter((h): h is string => typeof h === 'string') ?? [];
-  const root = hosts.join(',');
+  // Joined by hand: Array#join cost more than the rest of reading a small object's hosts.
+  let root = '';
+  let first = true;
+  for (const h of asArray(spec.hosts) ?? []) {
+    if (typeof h !== 'string') continue;
+    root = first ? h : `${root},${h}`;
+    first = false;
+  }
   for (const list of ['http', 'tcp', 'tls'] as const) {
     const routes = spec[list];
     if (routes === undefined || routes === null) continue;
