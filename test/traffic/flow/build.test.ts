@@ -130,3 +130,31 @@ describe('backend ports', () => {
     ]);
   });
 });
+
+describe('Istio roots', () => {
+  const virtualService = (hosts: unknown[], gateways?: string[]) => ({
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: { name: 'reviews', namespace: 'shop' },
+    spec: {
+      hosts,
+      ...(gateways ? { gateways } : {}),
+      http: [{ route: [{ destination: { host: 'reviews', subset: 'v1' } }] }],
+    },
+  });
+  const rootKeys = (hosts: unknown[], gateways?: string[]) =>
+    flowOf(virtualService(hosts, gateways), 'shop')?.roots.map((r) => r.key);
+
+  it('are one per host: a short name and its FQDN are the same host', () => {
+    expect(rootKeys(['reviews', host, 'Reviews.shop.svc.cluster.local.'])).toEqual([host]);
+  });
+
+  it('keep the hosts in written order, one per gateway', () => {
+    expect(rootKeys(['ratings', 'reviews', 7, 'ratings'], ['edge', 'mesh'])).toEqual([
+      'ratings.shop.svc.cluster.local@shop/edge',
+      'ratings.shop.svc.cluster.local',
+      `${host}@shop/edge`,
+      host,
+    ]);
+  });
+});
