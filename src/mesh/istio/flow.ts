@@ -109,13 +109,10 @@ export function istioFlow(
   namespace: string,
 ): FlowObject {
   const spec = asRecord(object.spec) ?? {};
-  // A short name and its FQDN are one host (one root), and most objects list both.
-  const hosts: string[] = [];
-  for (const h of asArray(spec.hosts) ?? []) {
-    if (typeof h !== 'string') continue;
-    const fqdn = hostFqdn(h, namespace);
-    if (!hosts.includes(fqdn)) hosts.push(fqdn);
-  }
+  // A short name and its FQDN give one root key: `finish` keeps the first root of each key.
+  const hosts = (asArray(spec.hosts) ?? [])
+    .filter((h): h is string => typeof h === 'string')
+    .map((h) => hostFqdn(h, namespace));
   const gateways = (asArray(spec.gateways) ?? [])
     .filter((g): g is string => typeof g === 'string')
     .map((g) => gatewayName(g, namespace));
