@@ -56,9 +56,10 @@ export function serviceHost(name: string, namespace: string): string {
 }
 
 /**
- * Hosts already built, by namespace and name. Backend ids key every map of the traffic model, and
- * a string built afresh is flattened and hashed at its first look-up: that was most of the cost
- * of reading a route's backends. Bounded, since names come from requests.
+ * Hosts and ids already built, by their two parts (namespace and name, or host and subset).
+ * Backend ids key every map of the traffic model, and a string built afresh is flattened and
+ * hashed at its first look-up: that was most of the cost of reading a route's backends. Bounded
+ * in count and length, since names come from requests.
  */
 type HostCache = Map<string, Map<string, string>>;
 const FQDNS: HostCache = new Map();
@@ -66,6 +67,8 @@ const SERVICE_HOSTS: HostCache = new Map();
 /** Backend ids with a subset (`host#v2`), by host and subset: they key the share maps too. */
 const SUBSET_IDS: HostCache = new Map();
 const MAX_CACHED_HOSTS = 4096;
+/** A DNS name is at most 253 characters; with a subset or port, a little more. */
+const MAX_CACHED_LENGTH = 320;
 let cachedHosts = 0;
 
 function known(cache: HostCache, namespace: string, name: string): string | undefined {
@@ -73,6 +76,8 @@ function known(cache: HostCache, namespace: string, name: string): string | unde
 }
 
 function remember(cache: HostCache, namespace: string, name: string, host: string): string {
+  // A long name is rare and would hold its bytes across reviews: built each time instead.
+  if (host.length > MAX_CACHED_LENGTH) return host;
   if (cachedHosts >= MAX_CACHED_HOSTS) {
     FQDNS.clear();
     SERVICE_HOSTS.clear();
