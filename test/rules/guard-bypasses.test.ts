@@ -322,6 +322,65 @@ describe('pointing the same routes at other traffic', () => {
       ),
       /ratings\.shop\.svc\.cluster\.local is new to this object, so its traffic counts as moving from nothing/,
     ));
+  it('Istio hosts respelled (FQDN, upper case, trailing dot, listed twice) are the same root', async () => {
+    const respelled = [
+      'Reviews.shop.svc.cluster.local.',
+      'reviews',
+      'reviews.shop.svc.cluster.local',
+    ];
+    const half: Dest[] = [
+      ['v1', 50],
+      ['v2', 50],
+    ];
+    const r = await refused(
+      vs([istioRoute(v1only)], ['reviews']),
+      vs([istioRoute(half)], respelled),
+      /would rise from 0% to 50% \(\+50 points\)/,
+    );
+    expect(r.message).not.toMatch(/new to this object/);
+    const step = await admit(
+      guardEngine(),
+      vs(
+        [
+          istioRoute([
+            ['v1', 90],
+            ['v2', 10],
+          ]),
+        ],
+        respelled,
+      ),
+      vs([istioRoute(v1only)], ['reviews']),
+    );
+    expect(step.allowed, step.message).toBe(true);
+    // The old object's majority is its stable backend (it carries no stable record).
+    const rollback = await admit(
+      guardEngine(),
+      vs([istioRoute(v1only)], ['reviews']),
+      vs(
+        [
+          istioRoute([
+            ['v1', 60],
+            ['v2', 40],
+          ]),
+        ],
+        respelled,
+      ),
+    );
+    expect(rollback.allowed, rollback.message).toBe(true);
+  });
+  it('a subset name too long to be cached is judged the same', async () => {
+    const long = `v2-${'x'.repeat(400)}`;
+    await refused(
+      vs([istioRoute(v1only)]),
+      vs([
+        istioRoute([
+          ['v1', 50],
+          [long, 50],
+        ]),
+      ]),
+      new RegExp(`subset ${long}\\) would rise from 0% to 50%`),
+    );
+  });
   it('Istio gateways: the ingress traffic is new', () =>
     refused(
       vs([istioRoute(v1only)]),
