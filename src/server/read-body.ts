@@ -74,7 +74,13 @@ export function readBody(
       : overBudget
         ? { kind: 'over-budget' }
         : { kind: 'read', raw: body() };
-  const body = () => (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size));
+  // The chunks are let go once joined: the request object (which the listeners keep them on)
+  // lives until the answer is written, and a held body would survive into the old generation.
+  const body = () => {
+    const joined = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
+    chunks.length = 0;
+    return joined;
+  };
   // A client that goes away mid-body gets no answer.
   req.on('close', () => {
     if (!req.complete) finish({ kind: 'aborted' });

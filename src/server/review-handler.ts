@@ -107,11 +107,15 @@ export function createReviewListener(
             lifecycle.answered();
             finished();
           };
+          // Handed over once: the batch keeps this closure until its whole turn is judged.
+          let raw = body.raw;
           judgeInTurn(() => {
-            const pending = respond(endpoint, body.raw, timeoutParam, res);
+            const held = raw;
+            raw = undefined;
+            const pending = respond(endpoint, held, timeoutParam, res);
             if (pending === undefined) done();
             else void pending.finally(done);
-          }, body.raw?.length ?? 0);
+          }, raw?.length ?? 0);
           return;
         }
         if (body.kind === 'too-large') {
