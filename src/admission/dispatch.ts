@@ -4,22 +4,24 @@ import type { AdmissionRequest } from './types.js';
 
 /** Rules indexed by group/kind once, so dispatch is a map lookup per review. */
 export class RuleIndex<R extends Mutator | Validator> {
-  readonly #byKind = new Map<string, R[]>();
+  /** By group, then kind: a look-up builds no `group/kind` string per review. */
+  readonly #byKind = new Map<string, Map<string, R[]>>();
 
   constructor(rules: readonly R[]) {
     for (const rule of rules) {
       for (const kind of rule.kinds) {
-        const key = `${kind.group}/${kind.kind}`;
-        const list = this.#byKind.get(key) ?? [];
+        let kinds = this.#byKind.get(kind.group);
+        if (kinds === undefined) this.#byKind.set(kind.group, (kinds = new Map<string, R[]>()));
+        const list = kinds.get(kind.kind) ?? [];
         if (!list.includes(rule)) list.push(rule);
-        this.#byKind.set(key, list);
+        kinds.set(kind.kind, list);
       }
     }
   }
 
   /** Does any rule look at this kind? Cheap; used to skip work early. */
   handles(group: string, kind: string): boolean {
-    return this.#byKind.has(`${group}/${kind}`);
+    return this.#byKind.get(group)?.has(kind) === true;
   }
 
   /**
@@ -34,7 +36,7 @@ export class RuleIndex<R extends Mutator | Validator> {
     skippedKinds: readonly SkippedKind[],
   ): { readonly rules: R[]; readonly skipped?: string } {
     const sub = request.subResource;
-    const candidates = this.#byKind.get(`${request.kind.group}/${request.kind.kind}`) ?? [];
+    const candidates = this.#byKind.get(request.kind.group)?.get(request.kind.kind) ?? [];
     const matching = candidates.filter(
       (r) =>
         (sub === undefined || r.subResources?.includes(sub) === true) &&

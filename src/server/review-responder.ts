@@ -10,7 +10,7 @@ import {
   countWork,
   DEFAULT_LIMITS,
   provablyWithinLimits,
-  workBounded,
+  workBounded as boundedKind,
   workProblem,
 } from './limits.js';
 import { refuse, sendJson, type ReviewDependencies } from './review-http.js';
@@ -64,6 +64,47 @@ function loggedAtInfo(outcome: ReviewOutcome): boolean {
   return outcome.decision !== 'allowed' || outcome.review.response?.auditAnnotations !== undefined;
 }
 
+/** What the responder asks of a request's kind: asked three or four times per review. */
+interface KindFacts {
+  /** The metrics label: a kind no rule handles is `other`, since label values come from the request. */
+  readonly label: string;
+  readonly bounded: boolean;
+  readonly mutate: boolean;
+  readonly validate: boolean;
+}
+
+/** Bounded: group and kind come from requests, and a client may send endless made-up ones. */
+const MAX_KIND_FACTS = 1024;
+
+/** The facts of each kind, worked out once (the engine's rules never change once it is built). */
+function kindFacts(
+  engine: ReviewDependencies['engine'],
+): (group: string, kind: string) => KindFacts {
+  const byGroup = new Map<string, Map<string, KindFacts>>();
+  let count = 0;
+  return (group, kind) => {
+    const known = byGroup.get(group)?.get(kind);
+    if (known !== undefined) return known;
+    const mutate = engine.handles('mutate', group, kind);
+    const validate = engine.handles('validate', group, kind);
+    const found = {
+      label: mutate || validate ? kind : 'other',
+      bounded: boundedKind(group, kind),
+      mutate,
+      validate,
+    };
+    if (count >= MAX_KIND_FACTS) {
+      byGroup.clear();
+      count = 0;
+    }
+    let kinds = byGroup.get(group);
+    if (kinds === undefined) byGroup.set(group, (kinds = new Map<string, KindFacts>()));
+    kinds.set(kind, found);
+    count += 1;
+    return found;
+  };
+}
+
 export function createReviewResponder(deps: ReviewDependencies): ReviewResponder {
   const { engine, metrics, logger, lifecycle } = deps;
   // Label children resolved once rather than per request.
@@ -77,17 +118,13 @@ export function createReviewResponder(deps: ReviewDependencies): ReviewResponder
   };
   const countRequest = requestCounter(metrics);
   const audits = new Map<string, { inc(): void }>();
-  // A kind no rule handles is counted as `other`: label values come from the request, and a
-  // client sending endless made-up kinds must not grow the metrics without bound.
-  const kindLabel = (group: string, kind: string) =>
-    engine.handles('validate', group, kind) || engine.handles('mutate', group, kind)
-      ? kind
-      : 'other';
+  const facts = kindFacts(engine);
+  const kindLabel = (group: string, kind: string) => facts(group, kind).label;
 
   const work = deps.work ?? DEFAULT_LIMITS.work;
   const stopAt = Math.max(work.maxBackends, work.maxRoutes);
-  const handled = (endpoint: Endpoint, group: string, kind: string) =>
-    engine.handles(endpoint, group, kind);
+  const handled = (endpoint: Endpoint, group: string, kind: string) => facts(group, kind)[endpoint];
+  const workBounded = (group: string, kind: string) => facts(group, kind).bounded;
   const seconds = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9;
 
   /** An answer decided from the numbers alone, without the object on this thread. */

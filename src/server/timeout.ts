@@ -9,10 +9,20 @@ const MAX_TIMEOUT_MS = 30_000;
  * deadline, rounded up to whole seconds). Without one, the API server default of 10 s applies.
  */
 export function ruleBudgetMs(timeoutParam: unknown): number {
+  // The API server sends the same value on nearly every review: the last one is kept.
+  if (timeoutParam === lastParam && lastParam !== undefined) return lastBudget;
   // Clamped: a budget past setTimeout's 32-bit limit would fire at once and fail every review.
   const total = Math.min(parseDuration(timeoutParam) ?? DEFAULT_TIMEOUT_MS, MAX_TIMEOUT_MS);
-  return Math.max(50, Math.min(total - SAFETY_MS, total * 0.8));
+  const budget = Math.max(50, Math.min(total - SAFETY_MS, total * 0.8));
+  if (typeof timeoutParam === 'string' && timeoutParam.length <= 16) {
+    lastParam = timeoutParam;
+    lastBudget = budget;
+  }
+  return budget;
 }
+
+let lastParam: string | undefined;
+let lastBudget = 0;
 
 /** Parses Go-style durations as the API server writes them: `10s`, `500ms`, `1m`. */
 export function parseDuration(value: unknown): number | undefined {

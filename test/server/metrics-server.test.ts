@@ -248,4 +248,36 @@ describe('metric labels from request data', () => {
     const kinds = (await metrics.requests.get()).values.map((v) => v.labels.kind);
     expect(new Set(kinds)).toEqual(new Set(['other']));
   });
+
+  // What the responder knows of each kind is kept for at most 1,024 kinds, then started afresh.
+  it('still labels and judges a handled kind after more made-up kinds than it keeps', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const lifecycle = new Lifecycle();
+    lifecycle.tlsLoaded = true;
+    const app = createApp({
+      engine: new AdmissionEngine({
+        rules: defaultRules(),
+        policy: new PolicyStore(),
+        cluster: staticClusterView(),
+      }),
+      metrics,
+      logger: pino({ level: 'silent' }),
+      lifecycle,
+    });
+    const post = (review: unknown) =>
+      request(app)
+        .post('/validate')
+        .set('Content-Type', 'application/json')
+        .send(JSON.stringify(review));
+    for (let i = 0; i < 1100; i++)
+      await post(
+        makeReview({
+          object: { apiVersion: 'example.com/v1', kind: `Made${i}Up`, metadata: { name: 'x' } },
+        }),
+      );
+    const unlabelled = await post(makeReview({ object: deployment('web', { app: 'web' }) }));
+    expect(unlabelled.body.response.allowed).toBe(false);
+    const kinds = (await metrics.requests.get()).values.map((v) => v.labels.kind);
+    expect(new Set(kinds)).toEqual(new Set(['other', 'Deployment']));
+  });
 });

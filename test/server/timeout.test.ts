@@ -17,6 +17,15 @@ describe('ruleBudgetMs', () => {
     for (const value of ['9999999s', '600m', '31s']) expect(ruleBudgetMs(value)).toBe(24_000);
   });
 
+  it('answers each value for itself when they alternate (the last one is kept)', () => {
+    for (let i = 0; i < 3; i++) {
+      expect(ruleBudgetMs('10s')).toBe(8000);
+      expect(ruleBudgetMs('1s')).toBe(750);
+      expect(ruleBudgetMs(undefined)).toBe(8000);
+      expect(ruleBudgetMs('500ms')).toBe(250);
+    }
+  });
+
   it('keeps a floor for the tiniest deadlines', () => {
     expect(ruleBudgetMs('10ms')).toBe(50);
   });
