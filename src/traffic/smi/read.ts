@@ -142,7 +142,7 @@ function readBackends(
       } else service = ref.name;
     }
     const name = service ?? (typeof serviceText === 'string' ? serviceText : `#${i}`);
-    const weight = readWeight(item, version, `${path}.weight`, name, errors);
+    const weight = readWeight(item, version, path, name, errors);
     if (service === undefined || weight === undefined) return;
     const earlier = firstSeen.get(service);
     if (earlier !== undefined) {
@@ -158,10 +158,11 @@ function readBackends(
   return backends;
 }
 
+/** The backend's weight; an error at `<backendPath>.weight` when it cannot be read. */
 function readWeight(
   item: Record<string, unknown>,
   version: TrafficSplitVersion,
-  path: string,
+  backendPath: string,
   backend: string,
   errors: LocatedError[],
 ): bigint | undefined {
@@ -171,13 +172,16 @@ function readWeight(
     ? 'a quantity of 0 or more, such as 1, 500m or 0'
     : 'a whole number of 0 or more (0 sends it no traffic)';
   if (raw === undefined || raw === null) {
-    errors.push({ path, message: `backend ${backend} has no weight: set ${expected}` });
+    errors.push({
+      path: `${backendPath}.weight`,
+      message: `backend ${backend} has no weight: set ${expected}`,
+    });
     return undefined;
   }
   const reading: NumberReading = quantity ? quantityMilli(raw) : wholeNumber(raw);
   if (!reading.ok) {
     errors.push({
-      path,
+      path: `${backendPath}.weight`,
       message: `backend ${backend} has weight ${reading.reason}: set ${expected}`,
     });
     return undefined;

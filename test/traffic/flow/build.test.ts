@@ -69,6 +69,24 @@ describe('route shares', () => {
   });
 });
 
+describe('long route shares', () => {
+  it('are in written order when no backend repeats', () => {
+    const route: [string, number][] = Array.from({ length: 10 }, (_, i) => [`v${9 - i}`, 10]);
+    expect(sharesOf(route).map(([id, share]) => [id.slice(host.length), share])).toEqual(
+      route.map(([subset]) => [`#${subset}`, rational(1n, 10n)]),
+    );
+  });
+
+  it('sum a backend repeated as the last of the list', () => {
+    const route: [string, number][] = Array.from({ length: 9 }, (_, i) => [`v${i}`, 10]);
+    route.push(['v0', 10]);
+    const shares = sharesOf(route);
+    expect(shares).toHaveLength(9);
+    expect(shares[0]).toEqual([`${host}#v0`, rational(1n, 5n)]);
+    expect(shares[8]).toEqual([`${host}#v8`, rational(1n, 10n)]);
+  });
+});
+
 describe('backend display names', () => {
   it('are kept as they are when none repeats (the list itself is returned)', () => {
     const list = [
