@@ -188,6 +188,35 @@ describe('reordering unnamed routes', () => {
     ));
 });
 
+// The new object's conditions are read for themselves even when its routes look like the old
+// one's: probes are built per set of conditions, and only equal conditions share them.
+describe('moving a match to other requests, weights untouched', () => {
+  it('Istio: an exact path moved from /a to /b sends /b from v1 to v2', () =>
+    refused(
+      vs([istioRoute(v2only, { match: [{ uri: { exact: '/a' } }] }), istioRoute(v1only)]),
+      vs([istioRoute(v2only, { match: [{ uri: { exact: '/b' } }] }), istioRoute(v1only)]),
+      /\/b/,
+    ));
+  it('Istio: a method match moved from GET to POST', () =>
+    refused(
+      vs([istioRoute(v2only, { match: [{ method: { exact: 'GET' } }] }), istioRoute(v1only)]),
+      vs([istioRoute(v2only, { match: [{ method: { exact: 'POST' } }] }), istioRoute(v1only)]),
+      /POST/,
+    ));
+  it('HTTPRoute: an exact path moved from /a to /b', () =>
+    refused(
+      httpRoute([
+        rule(v2only, { matches: [{ path: { type: 'Exact', value: '/a' } }] }),
+        rule(v1only),
+      ]),
+      httpRoute([
+        rule(v2only, { matches: [{ path: { type: 'Exact', value: '/b' } }] }),
+        rule(v1only),
+      ]),
+      /\/b/,
+    ));
+});
+
 describe('dropping or widening a header match', () => {
   const istioAb = (m: Obj | undefined) =>
     vs([istioRoute(v2only, m ? { match: [m] } : {}), istioRoute(v1only)]);

@@ -5,6 +5,7 @@
 import { servesUniformly } from './evaluate.js';
 import type { FlowMemo, ProbeParts } from './memo.js';
 import type { Condition, FlowObject, Probe, RootRef } from './model.js';
+import { sameConditions } from './same-conditions.js';
 
 /** A path no route names: the requests every other path stands for. */
 const OTHER_PATH = '/.meshwarden-unmatched';
@@ -60,6 +61,13 @@ function sharedList(parts: ProbeParts, memo: FlowMemo): readonly Probe[] | undef
 function partsFor(object: FlowObject, memo: FlowMemo): ProbeParts {
   let parts = memo.parts.get(object);
   if (parts === undefined) {
+    // Parts follow from the routes' conditions alone: an object whose conditions equal a known
+    // one's (an edit of weights only) has its parts without building them.
+    for (const [other, known] of memo.parts)
+      if (sameConditions(other, object)) {
+        memo.parts.set(object, known);
+        return known;
+      }
     parts = partsOf(object);
     for (const known of memo.parts.values())
       if (sameParts(known, parts)) {
