@@ -19,6 +19,12 @@ export class RuleIndex<R extends Mutator | Validator> {
     }
   }
 
+  /** Every group and kind some rule looks at. */
+  *kinds(): Iterable<{ readonly group: string; readonly kind: string }> {
+    for (const [group, kinds] of this.#byKind)
+      for (const kind of kinds.keys()) yield { group, kind };
+  }
+
   /** Does any rule look at this kind? Cheap; used to skip work early. */
   handles(group: string, kind: string): boolean {
     return this.#byKind.get(group)?.has(kind) === true;

@@ -85,6 +85,11 @@ export class AdmissionEngine {
   }
 
   /** Does any rule look at this kind on this endpoint? Cheap; used to skip work early. */
+  /** Every group and kind a rule of `endpoint` looks at. */
+  handledKinds(endpoint: Endpoint): Iterable<{ readonly group: string; readonly kind: string }> {
+    return (endpoint === 'mutate' ? this.#mutators : this.#validators).kinds();
+  }
+
   handles(endpoint: Endpoint, group: string, kind: string): boolean {
     return (endpoint === 'mutate' ? this.#mutators : this.#validators).handles(group, kind);
   }

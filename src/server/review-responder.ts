@@ -73,36 +73,29 @@ interface KindFacts {
   readonly validate: boolean;
 }
 
-/** Bounded: group and kind come from requests, and a client may send endless made-up ones. */
-const MAX_KIND_FACTS = 1024;
+const UNHANDLED: KindFacts = { label: 'other', bounded: false, mutate: false, validate: false };
 
-/** The facts of each kind, worked out once (the engine's rules never change once it is built). */
+/**
+ * The facts of every kind a rule handles, worked out once from the engine's rules (which never
+ * change once it is built); any other kind is `UNHANDLED`, so requests never add entries.
+ */
 function kindFacts(
   engine: ReviewDependencies['engine'],
 ): (group: string, kind: string) => KindFacts {
   const byGroup = new Map<string, Map<string, KindFacts>>();
-  let count = 0;
-  return (group, kind) => {
-    const known = byGroup.get(group)?.get(kind);
-    if (known !== undefined) return known;
-    const mutate = engine.handles('mutate', group, kind);
-    const validate = engine.handles('validate', group, kind);
-    const found = {
-      label: mutate || validate ? kind : 'other',
-      bounded: boundedKind(group, kind),
-      mutate,
-      validate,
-    };
-    if (count >= MAX_KIND_FACTS) {
-      byGroup.clear();
-      count = 0;
+  for (const endpoint of ['mutate', 'validate'] as const)
+    for (const { group, kind } of engine.handledKinds(endpoint)) {
+      let kinds = byGroup.get(group);
+      if (kinds === undefined) byGroup.set(group, (kinds = new Map<string, KindFacts>()));
+      if (kinds.has(kind)) continue;
+      kinds.set(kind, {
+        label: kind,
+        bounded: boundedKind(group, kind),
+        mutate: engine.handles('mutate', group, kind),
+        validate: engine.handles('validate', group, kind),
+      });
     }
-    let kinds = byGroup.get(group);
-    if (kinds === undefined) byGroup.set(group, (kinds = new Map<string, KindFacts>()));
-    kinds.set(kind, found);
-    count += 1;
-    return found;
-  };
+  return (group, kind) => byGroup.get(group)?.get(kind) ?? UNHANDLED;
 }
 
 export function createReviewResponder(deps: ReviewDependencies): ReviewResponder {
