@@ -170,6 +170,23 @@ describe('meshwarden serve --metrics-port flag', () => {
 });
 
 describe('metric labels from request data', () => {
+  /** The review listener with the default rules, its own metrics and no log. */
+  const reviewApp = () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const lifecycle = new Lifecycle();
+    lifecycle.tlsLoaded = true;
+    const app = createApp({
+      engine: new AdmissionEngine({
+        rules: defaultRules(),
+        policy: new PolicyStore(),
+        cluster: staticClusterView(),
+      }),
+      metrics,
+      logger: pino({ level: 'silent' }),
+      lifecycle,
+    });
+    return { metrics, app };
+  };
   it('holds endpoint and code to fixed sets', () => {
     expect(
       ['/mutate', '/validate', '/VALIDATE', '/Mutate/', '/x', '/metrics', ''].map(endpointLabel),
@@ -185,19 +202,7 @@ describe('metric labels from request data', () => {
   });
 
   it('a client spelling the endpoints every way it can does not grow the series', async () => {
-    const metrics = createMetrics({ defaultMetrics: false });
-    const lifecycle = new Lifecycle();
-    lifecycle.tlsLoaded = true;
-    const app = createApp({
-      engine: new AdmissionEngine({
-        rules: defaultRules(),
-        policy: new PolicyStore(),
-        cluster: staticClusterView(),
-      }),
-      metrics,
-      logger: pino({ level: 'silent' }),
-      lifecycle,
-    });
+    const { metrics, app } = reviewApp();
     // Compressed bodies go through express, which matches paths case-insensitively and with a
     // trailing slash; a body that does not inflate is an error counted by endpoint.
     const spellings = [
@@ -223,19 +228,7 @@ describe('metric labels from request data', () => {
   });
 
   it('counts reviews of kinds no rule handles as kind "other"', async () => {
-    const metrics = createMetrics({ defaultMetrics: false });
-    const lifecycle = new Lifecycle();
-    lifecycle.tlsLoaded = true;
-    const app = createApp({
-      engine: new AdmissionEngine({
-        rules: defaultRules(),
-        policy: new PolicyStore(),
-        cluster: staticClusterView(),
-      }),
-      metrics,
-      logger: pino({ level: 'silent' }),
-      lifecycle,
-    });
+    const { metrics, app } = reviewApp();
     for (let i = 0; i < 20; i++) {
       const review = makeReview({
         object: { apiVersion: 'example.com/v1', kind: `Made${i}Up`, metadata: { name: 'x' } },
@@ -249,21 +242,9 @@ describe('metric labels from request data', () => {
     expect(new Set(kinds)).toEqual(new Set(['other']));
   });
 
-  // What the responder knows of each kind is kept for at most 1,024 kinds, then started afresh.
+  // What the responder knows of kinds is worked out from the rules; made-up kinds add nothing.
   it('still labels and judges a handled kind after more made-up kinds than it keeps', async () => {
-    const metrics = createMetrics({ defaultMetrics: false });
-    const lifecycle = new Lifecycle();
-    lifecycle.tlsLoaded = true;
-    const app = createApp({
-      engine: new AdmissionEngine({
-        rules: defaultRules(),
-        policy: new PolicyStore(),
-        cluster: staticClusterView(),
-      }),
-      metrics,
-      logger: pino({ level: 'silent' }),
-      lifecycle,
-    });
+    const { metrics, app } = reviewApp();
     const post = (review: unknown) =>
       request(app)
         .post('/validate')
