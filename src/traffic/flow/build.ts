@@ -252,21 +252,16 @@ function sharesOf(
     const g = w === 0 ? total : gcdOf(w, total);
     shares.set(id, { num: bigIntOf(w / g), den: bigIntOf(total / g) });
   };
-  // Each id once (the common case): its own weight is its share, no sums to gather first. A long
-  // list finds a repeat in the share map itself rather than in a set of its own.
-  if (ids.length > 8) {
-    let repeated = false;
-    for (let i = 0; i < ids.length && !repeated; i++) {
-      const id = ids[i]!;
-      if (shares.has(id)) repeated = true;
-      else share(id, Number(backends[i]!.weight));
-    }
-    if (!repeated) return shares;
-    shares.clear();
-  } else if (!hasRepeat(ids, (id) => id)) {
-    backends.forEach((b, i) => share(ids[i]!, Number(b.weight)));
-    return shares;
+  // Each id once (the common case): its own weight is its share, no sums to gather first. A
+  // repeat is found in the share map itself.
+  let repeated = false;
+  for (let i = 0; i < ids.length && !repeated; i++) {
+    const id = ids[i]!;
+    if (shares.has(id)) repeated = true;
+    else share(id, Number(backends[i]!.weight));
   }
+  if (!repeated) return shares;
+  shares.clear();
   const sums = new Map<string, number>();
   backends.forEach((b, i) => {
     const id = ids[i]!;
