@@ -8,10 +8,18 @@ import type { Workload } from './workloads.js';
 export const log = (line = '') => process.stdout.write(`${line}\n`);
 export const fmt = (n: number, digits = 2) =>
   Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits }) : '-';
+/** A difference with its sign: `+12`, `−31`. */
+export const signed = (n: number, digits = 0) => `${n < 0 ? '−' : '+'}${fmt(Math.abs(n), digits)}`;
 export const pad = (s: string, n: number) => (s.length >= n ? s : s + ' '.repeat(n - s.length));
 export const lpad = (s: string, n: number) => (s.length >= n ? s : ' '.repeat(n - s.length) + s);
 
-export type Measured = ThroughputResult & { peakRssMb: number; cpuUsPerRequest: number };
+export type Measured = ThroughputResult & {
+  /** The peak RSS of this slice alone where the kernel can reset it, else of the run so far. */
+  peakRssMb: number;
+  /** The peak RSS of the process from its start to the end of this slice. */
+  runPeakRssMb: number;
+  cpuUsPerRequest: number;
+};
 
 /** Starts servers, records their start-to-ready times, and measures throughput on them. */
 export class Harness {
@@ -81,9 +89,13 @@ export async function measurePairs(
   sliceSeconds: number,
 ): Promise<SlicePair[]> {
   const [first, second] = contenders;
+  // Peaks before the last reset, per process: a reset loses them from VmHWM.
+  const runPeaks = new Map<ServerProcess, number>();
   const slice = async (server: ServerProcess, seconds: number): Promise<Measured> => {
     const body = (await w.fresh?.()) ?? w.body;
     const requests = [{ path: `/${w.endpoint}`, body }];
+    runPeaks.set(server, Math.max(runPeaks.get(server) ?? 0, server.rss().peak));
+    server.resetPeak();
     const cpuBefore = server.cpuMs();
     const r = await throughput({
       port: server.port,
@@ -91,10 +103,12 @@ export async function measurePairs(
       connections: harness.connections,
       seconds,
     });
+    const peak = server.rss().peak;
     return {
       ...r,
       cpuUsPerRequest: round(((server.cpuMs() - cpuBefore) * 1000) / r.total, 1),
-      peakRssMb: round(server.rss().peak, 1),
+      peakRssMb: round(peak, 1),
+      runPeakRssMb: round(Math.max(runPeaks.get(server) ?? 0, peak), 1),
     };
   };
   const { result } = await harness.withServer(

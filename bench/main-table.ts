@@ -1,4 +1,13 @@
-import { fmt, log, lpad, measurePairs, pad, type Harness, type Measured } from './harness.js';
+import {
+  fmt,
+  log,
+  lpad,
+  measurePairs,
+  pad,
+  signed,
+  type Harness,
+  type Measured,
+} from './harness.js';
 import { median, round } from './stats.js';
 import { kb, type Workload } from './workloads.js';
 
@@ -11,6 +20,7 @@ export interface Round {
   /** The floor's CPU µs per request over meshwarden's: the throughput ratio if CPU were all. */
   readonly cpuRatio: number;
   readonly p99Ratio: number;
+  /** meshwarden's slice peak RSS minus the floor's. */
   readonly rssDiffMb: number;
 }
 
@@ -25,7 +35,11 @@ export interface MainRow {
   readonly throughputRatio: number;
   readonly cpuRatio: number;
   readonly p99Ratio: number;
+  /** Median over the pairs of the slice peaks' difference. */
   readonly rssDiffMb: number;
+  /** The peak of each whole process (warm-up and every slice), and their difference. */
+  readonly runPeakRssMb: { readonly baseline: number; readonly meshwarden: number };
+  readonly runRssDiffMb: number;
   readonly rounds: readonly Round[];
 }
 
@@ -70,11 +84,11 @@ export async function mainTable(
       rssDiffMb: round(meshwarden.peakRssMb - baseline.peakRssMb, 1),
     }));
     const middle = [...runs].sort((a, b) => a.ratio - b.ratio)[Math.floor(runs.length / 2)]!;
-    // Peak RSS is the peak of the whole run, as the last pair read it.
+    // The table's peak RSS is the whole process's, as the last pair read it.
     const last = runs[runs.length - 1]!;
     const shown = {
-      baseline: { ...middle.baseline, peakRssMb: last.baseline.peakRssMb },
-      meshwarden: { ...middle.meshwarden, peakRssMb: last.meshwarden.peakRssMb },
+      baseline: { ...middle.baseline, peakRssMb: last.baseline.runPeakRssMb },
+      meshwarden: { ...middle.meshwarden, peakRssMb: last.meshwarden.runPeakRssMb },
     };
     const row: MainRow = {
       workload: w.name,
@@ -85,7 +99,14 @@ export async function mainTable(
       throughputRatio: median(runs.map((r) => r.ratio)),
       cpuRatio: median(runs.map((r) => r.cpuRatio)),
       p99Ratio: median(runs.map((r) => r.p99Ratio)),
-      rssDiffMb: last.rssDiffMb,
+      // One process's peak over a whole run is one sample of its rarest moment (the floor's
+      // alone moved by 30 MB between identical runs); the pairs' median is the steady figure.
+      rssDiffMb: median(runs.map((r) => r.rssDiffMb)),
+      runPeakRssMb: {
+        baseline: last.baseline.runPeakRssMb,
+        meshwarden: last.meshwarden.runPeakRssMb,
+      },
+      runRssDiffMb: round(last.meshwarden.runPeakRssMb - last.baseline.runPeakRssMb, 1),
       rounds: runs,
     };
     rows.push(row);
@@ -102,6 +123,10 @@ export async function mainTable(
     log(
       `${pad('', 40)}pairs: throughput ${runs.map((r) => `${fmt(r.ratio * 100, 0)}%`).join(', ')}; CPU per request ${runs.map((r) => `${fmt(r.cpuRatio * 100, 0)}%`).join(', ')} (floor µs / meshwarden µs)`,
     );
+    if (w.body.length >= LARGE_BODY)
+      log(
+        `${pad('', 40)}pairs: peak RSS of the slice, meshwarden minus floor ${runs.map((r) => `${signed(r.rssDiffMb)}`).join(', ')} MB`,
+      );
   }
   log();
   return rows;

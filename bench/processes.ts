@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, readFileSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { request } from 'node:https';
 import { join } from 'node:path';
@@ -13,8 +13,10 @@ export interface ServerProcess {
   readonly child: ChildProcess;
   /** Milliseconds from spawn until `/readyz` answered 200. */
   readonly readyMs: number;
-  /** Resident set size now and at its peak (VmHWM), in MB. */
+  /** Resident set size now and at its peak (VmHWM, since start or the last `resetPeak`), in MB. */
   rss(): { current: number; peak: number };
+  /** Starts a new peak from the current RSS; false where the kernel cannot (then it runs on). */
+  resetPeak(): boolean;
   /** CPU time (user + system) the process has used so far, in milliseconds. */
   cpuMs(): number;
   stop(): Promise<number | null>;
@@ -53,6 +55,19 @@ export function readRss(pid: number): { current: number; peak: number } {
     return { current: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
   } catch {
     return { current: Number.NaN, peak: Number.NaN };
+  }
+}
+
+/**
+ * Resets a process's VmHWM to its current RSS (`5` to /proc/<pid>/clear_refs, Linux 4.0 on), so
+ * each slice of a run reads its own peak.
+ */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -154,6 +169,7 @@ export async function startServer(target: Target, options: SpawnOptions): Promis
     child,
     readyMs,
     rss: () => readRss(pid),
+    resetPeak: () => resetPeakRss(pid),
     cpuMs: () => readCpuMs(pid),
     async stop() {
       if (!exited) child.kill('SIGTERM');

@@ -1,4 +1,4 @@
-import { fmt, log, pad } from './harness.js';
+import { fmt, log, pad, signed } from './harness.js';
 import type { PacedResult } from './load.js';
 import type { MainRow } from './main-table.js';
 import { median } from './stats.js';
@@ -30,7 +30,6 @@ export interface TargetInputs {
   };
 }
 
-const signed = (n: number) => `${n >= 0 ? '+' : ''}${fmt(n, 3)}`;
 const pct = (ratio: number) => `${fmt(ratio * 100, 0)}%`;
 
 /** The table of issue 17: each target, its figure in this run, met or missed. */
@@ -61,7 +60,7 @@ export function targets(r: TargetInputs): TargetResult[] {
     out.push({
       target: `${p.workload} p99 at a paced 1,000 req/s`,
       goal: '≤ floor + 0.5 ms',
-      measured: `${signed(p.p99DiffMs)} ms (rounds ${p.rounds.map((x) => `${fmt(x.meshwarden.p99, 2)} vs ${fmt(x.baseline.p99, 2)}`).join('; ')} ms; host steal ${fmt(Math.max(...p.rounds.map((x) => Math.max(x.meshwarden.stealMs, x.baseline.stealMs))), 0)} ms at most in a round)`,
+      measured: `${signed(p.p99DiffMs, 3)} ms (rounds ${p.rounds.map((x) => `${fmt(x.meshwarden.p99, 2)} vs ${fmt(x.baseline.p99, 2)}`).join('; ')} ms; host steal ${fmt(Math.max(...p.rounds.map((x) => Math.max(x.meshwarden.stealMs, x.baseline.stealMs))), 0)} ms at most in a round)`,
       met: p.p99DiffMs <= 0.5,
     });
   if (paced.length === 0)
@@ -85,7 +84,7 @@ export function targets(r: TargetInputs): TargetResult[] {
     out.push({
       target: `${m.workload} peak RSS, 8 connections`,
       goal: '≤ floor + 40 MB',
-      measured: `+${fmt(m.rssDiffMb, 0)} MB (${fmt(m.meshwarden.peakRssMb, 0)} vs ${fmt(m.baseline.peakRssMb, 0)} MB)`,
+      measured: `${signed(m.rssDiffMb)} MB (median of pairs; whole run ${signed(m.runRssDiffMb)}: ${fmt(m.runPeakRssMb.meshwarden, 0)} vs ${fmt(m.runPeakRssMb.baseline, 0)} MB)`,
       met: m.rssDiffMb <= 40,
     });
   if (big.length === 0)
